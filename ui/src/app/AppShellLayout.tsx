@@ -1,0 +1,57 @@
+import { AppShell, Badge, Group, NavLink, Text, Title } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
+import { AllEntitiesPage } from "../entities/AllEntitiesPage";
+import { GroupPage } from "../groups/GroupPage";
+import { GroupsPage } from "../groups/GroupsPage";
+import { useBackend } from "../ipc/BackendProvider";
+import { queryKeys } from "../queryKeys";
+import { routeHref, useRoute } from "./router";
+
+export function AppShellLayout() {
+  const backend = useBackend();
+  const route = useRoute();
+  const info = useQuery({ queryKey: queryKeys.appInfo, queryFn: () => backend.appInfo() });
+
+  return (
+    <AppShell header={{ height: 52 }} navbar={{ width: 210, breakpoint: 0 }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Group gap="sm">
+            <Title order={3} c="indigo.8">
+              StructureGram
+            </Title>
+            {info.data?.demo && (
+              <Badge color="yellow" variant="light" data-testid="demo-badge">
+                Demo practice
+              </Badge>
+            )}
+          </Group>
+          {info.data && (
+            <Text size="xs" c="dimmed">
+              v{info.data.version}
+            </Text>
+          )}
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs">
+        <NavLink
+          href={routeHref({ page: "groups" })}
+          label="Groups"
+          active={route.page === "groups" || route.page === "group"}
+          data-testid="nav-groups"
+        />
+        <NavLink
+          href={routeHref({ page: "entities" })}
+          label="All Entities"
+          active={route.page === "entities"}
+          data-testid="nav-entities"
+        />
+      </AppShell.Navbar>
+      <AppShell.Main>
+        {route.page === "groups" && <GroupsPage />}
+        {route.page === "group" && <GroupPage key={route.groupId} groupId={route.groupId} />}
+        {route.page === "entities" && <AllEntitiesPage />}
+      </AppShell.Main>
+    </AppShell>
+  );
+}

@@ -1,0 +1,38 @@
+import { MantineProvider, createTheme } from "@mantine/core";
+import { ModalsProvider } from "@mantine/modals";
+import { Notifications } from "@mantine/notifications";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { useState, type ReactNode } from "react";
+import type { Backend } from "../ipc/backend";
+import { BackendProvider } from "../ipc/BackendProvider";
+
+const theme = createTheme({
+  primaryColor: "indigo",
+  // System fonts only: the app must work offline.
+  fontFamily:
+    'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "Liberation Sans", Arial, sans-serif',
+  defaultRadius: "sm",
+});
+
+export function createQueryClient() {
+  return new QueryClient({
+    defaultOptions: {
+      queries: { retry: false, refetchOnWindowFocus: false, staleTime: 5_000 },
+      mutations: { retry: false },
+    },
+  });
+}
+
+export function Providers({ backend, children, queryClient }: { backend: Backend; children: ReactNode; queryClient?: QueryClient }) {
+  const [client] = useState(() => queryClient ?? createQueryClient());
+  return (
+    <MantineProvider theme={theme}>
+      <Notifications position="bottom-right" />
+      <BackendProvider backend={backend}>
+        <QueryClientProvider client={client}>
+          <ModalsProvider>{children}</ModalsProvider>
+        </QueryClientProvider>
+      </BackendProvider>
+    </MantineProvider>
+  );
+}

@@ -1,0 +1,39 @@
+import { BaseEdge, EdgeLabelRenderer, getSmoothStepPath, type EdgeProps } from "@xyflow/react";
+import { memo } from "react";
+import type { LabelledFlowEdge } from "./layout";
+
+function polyline(points: { x: number; y: number }[]): string {
+  return points.map((p, i) => `${i === 0 ? "M" : "L"} ${p.x} ${p.y}`).join(" ");
+}
+
+/** An edge drawn along elk's orthogonal route, with its label as an HTML element. */
+function LabelledEdgeImpl(props: EdgeProps<LabelledFlowEdge>) {
+  const { data, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd } = props;
+  let path: string;
+  let labelX: number;
+  let labelY: number;
+  if (data?.points && data.points.length >= 2) {
+    path = polyline(data.points);
+    const mid = data.labelCenter ?? data.points[Math.floor(data.points.length / 2)] ?? { x: 0, y: 0 };
+    labelX = mid.x;
+    labelY = mid.y;
+  } else {
+    [path, labelX, labelY] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
+  }
+  return (
+    <>
+      <BaseEdge id={props.id} path={path} markerEnd={markerEnd} className={`sg-edge sg-edge-${data?.kind ?? "custom"}`} />
+      <EdgeLabelRenderer>
+        <div
+          className="sg-edge-label nodrag nopan"
+          data-testid="edge-label"
+          style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
+        >
+          {data?.label}
+        </div>
+      </EdgeLabelRenderer>
+    </>
+  );
+}
+
+export const LabelledEdge = memo(LabelledEdgeImpl);

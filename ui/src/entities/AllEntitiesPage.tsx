@@ -1,0 +1,4 @@
+import { EntitiesTable } from "./EntitiesTable";
+export function AllEntitiesPage() {
+  return <EntitiesTable groupId={null} />;
+}

@@ -1,0 +1,1 @@
+export type AppInfo = { version: string; dataDir: string; demo: boolean };

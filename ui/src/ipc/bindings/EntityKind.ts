@@ -1,0 +1,1 @@
+export type EntityKind = "individual" | "company" | "trust" | "partnership" | "smsf";

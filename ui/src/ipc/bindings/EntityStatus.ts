@@ -1,0 +1,8 @@
+export type EntityStatus =
+  | "active"
+  | "passive"
+  | "dormant"
+  | "vested"
+  | "dissolved"
+  | "proposed"
+  | "archived";

@@ -1,0 +1,1 @@
+export type ErrorCode = "validation" | "notFound" | "conflict" | "internal";

@@ -1,0 +1,4 @@
+import type { ErrorCode } from "./ErrorCode";
+
+/** Every rejected invoke rejects with this object. */
+export type IpcError = { code: ErrorCode; message: string };

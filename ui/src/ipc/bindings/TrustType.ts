@@ -1,0 +1,11 @@
+export type TrustType =
+  | "discretionary"
+  | "unit"
+  | "hybrid"
+  | "testamentary"
+  | "bareNominee"
+  | "specialDisability"
+  | "privateAncillaryFund"
+  | "charitable"
+  | "deceasedEstate"
+  | "unspecified";

@@ -1,0 +1,38 @@
+import { invoke } from "@tauri-apps/api/core";
+import type { Backend } from "./backend";
+import { IpcError } from "./IpcError";
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (reason) {
+    throw IpcError.from(reason);
+  }
+}
+
+/** The real backend: Tauri commands implemented by the Rust side. */
+export function createTauriBackend(): Backend {
+  return {
+    appInfo: () => call("app_info"),
+    listGroups: () => call("list_groups"),
+    createGroup: (name) => call("create_group", { name }),
+    renameGroup: (id, name) => call("rename_group", { id, name }),
+    deleteGroup: (id) => call("delete_group", { id }),
+    setGroupEntities: (groupId, entityIds) => call("set_group_entities", { groupId, entityIds }),
+    listEntities: (groupId) => call("list_entities", { groupId }),
+    createEntity: (input, groupIds) => call("create_entity", { input, groupIds }),
+    updateEntity: (id, input) => call("update_entity", { id, input }),
+    deleteEntity: (id) => call("delete_entity", { id }),
+    listRelationships: (groupId) => call("list_relationships", { groupId }),
+    createRelationship: (input) => call("create_relationship", { input }),
+    updateRelationship: (id, input) => call("update_relationship", { id, input }),
+    deleteRelationship: (id) => call("delete_relationship", { id }),
+    getDiagram: (groupId, asAt) => call("get_diagram", { groupId, asAt }),
+    saveExport: (fileName, contentsBase64) => call("save_export", { fileName, contentsBase64 }),
+  };
+}
+
+/** True inside the Tauri webview (the global is injected by Tauri before any script runs). */
+export function isTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}

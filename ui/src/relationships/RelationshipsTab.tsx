@@ -1,0 +1,3 @@
+export function RelationshipsTab({ groupId }: { groupId: number }) {
+  return <div>Relationships of {groupId}</div>;
+}
