@@ -23,7 +23,15 @@ export function createQueryClient() {
   });
 }
 
-export function Providers({ backend, children, queryClient }: { backend: Backend; children: ReactNode; queryClient?: QueryClient }) {
+export function Providers({
+  backend,
+  children,
+  queryClient,
+}: {
+  backend: Backend;
+  children: ReactNode;
+  queryClient?: QueryClient;
+}) {
   const [client] = useState(() => queryClient ?? createQueryClient());
   return (
     <MantineProvider theme={theme}>

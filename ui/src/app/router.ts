@@ -1,9 +1,6 @@
 import { useEffect, useState } from "react";
 
-export type Route =
-  | { page: "groups" }
-  | { page: "group"; groupId: number }
-  | { page: "entities" };
+export type Route = { page: "groups" } | { page: "group"; groupId: number } | { page: "entities" };
 
 /** Hash routes work from the bundled files Tauri serves (base './'). */
 export function parseHash(hash: string): Route {

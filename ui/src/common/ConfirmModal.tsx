@@ -19,7 +19,7 @@ export function ConfirmModal(props: {
         <Text size="sm" component="div">
           {props.children}
         </Text>
-        {props.error != null && (
+        {props.error !== null && props.error !== undefined && (
           <Alert color="red" role="alert">
             {errorMessage(props.error)} {errorHint(props.error)}
           </Alert>

@@ -78,10 +78,18 @@ function useLayout(diagram: Diagram | undefined) {
       cancelled = true;
     };
   }, [diagram]);
-  return { layout: state?.layout ?? null, current: state !== null && state.source === diagram, error };
+  return {
+    layout: state?.layout ?? null,
+    current: state !== null && state.source === diagram,
+    error,
+  };
 }
 
-export function DiagramTab(props: { groupId: number; asAt: AsAtState; onAsAtChange: (s: AsAtState) => void }) {
+export function DiagramTab(props: {
+  groupId: number;
+  asAt: AsAtState;
+  onAsAtChange: (s: AsAtState) => void;
+}) {
   return (
     <ReactFlowProvider>
       <DiagramInner {...props} />
@@ -110,7 +118,10 @@ function DiagramInner({
   const parsed = parseAsAt(asAt.text);
   const setText = (text: string) => {
     const p = parseAsAt(text);
-    onAsAtChange({ text, applied: p.kind === "valid" ? p.date : p.kind === "empty" ? null : asAt.applied });
+    onAsAtChange({
+      text,
+      applied: p.kind === "valid" ? p.date : p.kind === "empty" ? null : asAt.applied,
+    });
   };
 
   const nodes = useMemo(
@@ -136,7 +147,10 @@ function DiagramInner({
     setExporting(format);
     try {
       const base64 = await renderDiagram(viewportEl, rf.getNodes(), format);
-      const path = await backend.saveExport(exportFileName(diagram.groupName, diagram.asAt, format), base64);
+      const path = await backend.saveExport(
+        exportFileName(diagram.groupName, diagram.asAt, format),
+        base64,
+      );
       notifySuccess(path, `${format.toUpperCase()} saved`);
     } catch (e) {
       notifyError(`Could not export the diagram as ${format.toUpperCase()}`, e);
@@ -162,7 +176,13 @@ function DiagramInner({
             data-testid="as-at-input"
             aria-describedby="as-at-help"
           />
-          <Button size="xs" variant="default" mt={22} onClick={() => setText(todayIso())} data-testid="as-at-today">
+          <Button
+            size="xs"
+            variant="default"
+            mt={22}
+            onClick={() => setText(todayIso())}
+            data-testid="as-at-today"
+          >
             Today
           </Button>
           <Button
@@ -179,12 +199,14 @@ function DiagramInner({
             {diagram && diagram.hiddenRelationships > 0 ? (
               <Text size="xs" c="orange.8" data-testid="hidden-count">
                 {diagram.hiddenRelationships}{" "}
-                {diagram.hiddenRelationships === 1 ? "relationship" : "relationships"} hidden (outside their
-                dates)
+                {diagram.hiddenRelationships === 1 ? "relationship" : "relationships"} hidden
+                (outside their dates)
               </Text>
             ) : (
               <Text size="xs" c="dimmed" id="as-at-help">
-                {asAt.applied ? `Showing relationships in force on ${asAt.applied}` : "Showing all relationships"}
+                {asAt.applied
+                  ? `Showing relationships in force on ${asAt.applied}`
+                  : "Showing all relationships"}
               </Text>
             )}
           </Box>
@@ -235,10 +257,14 @@ function DiagramInner({
           )}
           {query.isError && !diagram && (
             <Box p="md">
-              <ErrorState title="Could not load the diagram" error={query.error} onRetry={() => void query.refetch()} />
+              <ErrorState
+                title="Could not load the diagram"
+                error={query.error}
+                onRetry={() => void query.refetch()}
+              />
             </Box>
           )}
-          {layoutError != null && (
+          {layoutError !== null && (
             <Box p="md">
               <ErrorState title="Could not lay out the diagram" error={layoutError} />
             </Box>

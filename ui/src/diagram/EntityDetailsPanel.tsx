@@ -1,5 +1,20 @@
-import { Badge, CloseButton, Group, Loader, Paper, ScrollArea, Stack, Text, Title } from "@mantine/core";
-import { ENTITY_KIND_LABEL, ENTITY_STATUS_LABEL, KIND_COLOR, TRUST_TYPE_LABEL } from "../common/labels";
+import {
+  Badge,
+  CloseButton,
+  Group,
+  Loader,
+  Paper,
+  ScrollArea,
+  Stack,
+  Text,
+  Title,
+} from "@mantine/core";
+import {
+  ENTITY_KIND_LABEL,
+  ENTITY_STATUS_LABEL,
+  KIND_COLOR,
+  TRUST_TYPE_LABEL,
+} from "../common/labels";
 import { useEntities } from "../entities/api";
 import type { Entity } from "../ipc/bindings/Entity";
 
@@ -22,7 +37,12 @@ function rows(e: Entity): [string, string | null][] {
 }
 
 /** Details of the entity whose node was clicked. */
-export function EntityDetailsPanel(props: { groupId: number; entityId: number; fallbackLabel: string; onClose: () => void }) {
+export function EntityDetailsPanel(props: {
+  groupId: number;
+  entityId: number;
+  fallbackLabel: string;
+  onClose: () => void;
+}) {
   const entities = useEntities(props.groupId);
   const entity = entities.data?.find((e) => e.id === props.entityId);
   return (

@@ -26,7 +26,12 @@ function EntityNodeImpl({ data, selected }: NodeProps<EntityFlowNode>) {
         </div>
         {data.subtitle && <div className="sg-node-subtitle">{data.subtitle}</div>}
       </div>
-      <Handle type="source" position={Position.Bottom} className="sg-handle" isConnectable={false} />
+      <Handle
+        type="source"
+        position={Position.Bottom}
+        className="sg-handle"
+        isConnectable={false}
+      />
     </div>
   );
 }

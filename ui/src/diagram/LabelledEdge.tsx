@@ -8,21 +8,35 @@ function polyline(points: { x: number; y: number }[]): string {
 
 /** An edge drawn along elk's orthogonal route, with its label as an HTML element. */
 function LabelledEdgeImpl(props: EdgeProps<LabelledFlowEdge>) {
-  const { data, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd } = props;
+  const { data, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd } =
+    props;
   let path: string;
   let labelX: number;
   let labelY: number;
   if (data?.points && data.points.length >= 2) {
     path = polyline(data.points);
-    const mid = data.labelCenter ?? data.points[Math.floor(data.points.length / 2)] ?? { x: 0, y: 0 };
+    const mid = data.labelCenter ??
+      data.points[Math.floor(data.points.length / 2)] ?? { x: 0, y: 0 };
     labelX = mid.x;
     labelY = mid.y;
   } else {
-    [path, labelX, labelY] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
+    [path, labelX, labelY] = getSmoothStepPath({
+      sourceX,
+      sourceY,
+      targetX,
+      targetY,
+      sourcePosition,
+      targetPosition,
+    });
   }
   return (
     <>
-      <BaseEdge id={props.id} path={path} markerEnd={markerEnd} className={`sg-edge sg-edge-${data?.kind ?? "custom"}`} />
+      <BaseEdge
+        id={props.id}
+        path={path}
+        markerEnd={markerEnd}
+        className={`sg-edge sg-edge-${data?.kind ?? "custom"}`}
+      />
       <EdgeLabelRenderer>
         <div
           className="sg-edge-label nodrag nopan"

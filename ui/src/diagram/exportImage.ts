@@ -11,9 +11,16 @@ const MAX_SIDE = 8000;
  * docs' download-image example: size the image to the nodes' bounds and transform the viewport
  * element to fit them. Returns base64 of the file contents.
  */
-export async function renderDiagram(viewportEl: HTMLElement, nodes: Node[], format: ExportFormat): Promise<string> {
+export async function renderDiagram(
+  viewportEl: HTMLElement,
+  nodes: Node[],
+  format: ExportFormat,
+): Promise<string> {
   const bounds = getNodesBounds(nodes);
-  const scale = Math.min(1, MAX_SIDE / Math.max(bounds.width + PADDING * 2, bounds.height + PADDING * 2));
+  const scale = Math.min(
+    1,
+    MAX_SIDE / Math.max(bounds.width + PADDING * 2, bounds.height + PADDING * 2),
+  );
   const width = Math.ceil((bounds.width + PADDING * 2) * scale);
   const height = Math.ceil((bounds.height + PADDING * 2) * scale);
   const viewport = getViewportForBounds(bounds, width, height, 0.05, 2, 0);
@@ -46,7 +53,11 @@ export function utf8ToBase64(text: string): string {
   return btoa(binary);
 }
 
-export function exportFileName(groupName: string, asAt: string | null, format: ExportFormat): string {
+export function exportFileName(
+  groupName: string,
+  asAt: string | null,
+  format: ExportFormat,
+): string {
   const safe = groupName.replace(/[^\w .-]+/g, "").trim() || "structure";
   return `${safe} structure${asAt ? ` as at ${asAt}` : ""}.${format}`;
 }

@@ -69,12 +69,16 @@ export async function layoutDiagram(diagram: Diagram): Promise<Layout> {
   };
 
   const result = await elk.layout(graph);
-  const positions = new Map((result.children ?? []).map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]));
+  const positions = new Map(
+    (result.children ?? []).map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]),
+  );
   const routes = new Map(
     (result.edges ?? []).map((e) => {
       const section = e.sections?.[0];
       const label = e.labels?.[0];
-      const points = section ? [section.startPoint, ...(section.bendPoints ?? []), section.endPoint] : undefined;
+      const points = section
+        ? [section.startPoint, ...(section.bendPoints ?? []), section.endPoint]
+        : undefined;
       const labelCenter =
         label && label.x !== undefined && label.y !== undefined
           ? { x: label.x + (label.width ?? 0) / 2, y: label.y + (label.height ?? 0) / 2 }
@@ -104,7 +108,12 @@ export async function layoutDiagram(diagram: Diagram): Promise<Layout> {
         type: "labelled",
         source: e.source,
         target: e.target,
-        data: { label: e.label, kind: e.kind, points: route?.points, labelCenter: route?.labelCenter },
+        data: {
+          label: e.label,
+          kind: e.kind,
+          points: route?.points,
+          labelCenter: route?.labelCenter,
+        },
         focusable: false,
       };
     }),

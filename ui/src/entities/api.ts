@@ -16,7 +16,9 @@ export function useSaveEntity() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (v: { id: number | null; input: EntityInput; groupIds: number[] }) =>
-      v.id === null ? backend.createEntity(v.input, v.groupIds) : backend.updateEntity(v.id, v.input),
+      v.id === null
+        ? backend.createEntity(v.input, v.groupIds)
+        : backend.updateEntity(v.id, v.input),
     onSuccess: () => invalidate.entityChanged(qc),
   });
 }

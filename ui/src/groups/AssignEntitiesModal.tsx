@@ -20,7 +20,13 @@ import { errorHint, errorMessage } from "../ipc/IpcError";
 import { useSetGroupEntities } from "./api";
 
 /** Pick the full member list of a group from every entity in the practice. */
-export function AssignEntitiesModal({ group, onClose }: { group: GroupSummary | null; onClose: () => void }) {
+export function AssignEntitiesModal({
+  group,
+  onClose,
+}: {
+  group: GroupSummary | null;
+  onClose: () => void;
+}) {
   const all = useEntities(null);
   const setMembers = useSetGroupEntities();
   const [selected, setSelected] = useState<Set<number>>(new Set());
@@ -56,7 +62,13 @@ export function AssignEntitiesModal({ group, onClose }: { group: GroupSummary | 
   };
 
   return (
-    <Modal opened={group !== null} onClose={onClose} title={group ? `Assign entities to ${group.name}` : ""} size="lg" centered>
+    <Modal
+      opened={group !== null}
+      onClose={onClose}
+      title={group ? `Assign entities to ${group.name}` : ""}
+      size="lg"
+      centered
+    >
       <Stack>
         {all.isPending && <Loader size="sm" />}
         {all.isError && <ErrorState error={all.error} onRetry={() => void all.refetch()} />}
@@ -72,7 +84,9 @@ export function AssignEntitiesModal({ group, onClose }: { group: GroupSummary | 
               <Button
                 size="xs"
                 variant="light"
-                onClick={() => setSelected((prev) => new Set([...prev, ...visible.map((e) => e.id)]))}
+                onClick={() =>
+                  setSelected((prev) => new Set([...prev, ...visible.map((e) => e.id)]))
+                }
               >
                 Select all
               </Button>

@@ -16,7 +16,13 @@ export function GroupPage({ groupId }: { groupId: number }) {
   const [assigning, setAssigning] = useState(false);
 
   if (groups.isError) {
-    return <ErrorState title="Could not load the group" error={groups.error} onRetry={() => void groups.refetch()} />;
+    return (
+      <ErrorState
+        title="Could not load the group"
+        error={groups.error}
+        onRetry={() => void groups.refetch()}
+      />
+    );
   }
   if (groups.data && !group) {
     return (
@@ -45,7 +51,12 @@ export function GroupPage({ groupId }: { groupId: number }) {
           Assign entities
         </Button>
       </Group>
-      <Tabs value={tab} onChange={setTab} keepMounted={false} style={{ flex: 1, display: "flex", flexDirection: "column", minHeight: 0 }}>
+      <Tabs
+        value={tab}
+        onChange={setTab}
+        keepMounted={false}
+        style={{ flex: 1, display: "flex", flexDirection: "column", minHeight: 0 }}
+      >
         <Tabs.List>
           <Tabs.Tab value="diagram" data-testid="tab-diagram">
             Diagram
@@ -67,7 +78,10 @@ export function GroupPage({ groupId }: { groupId: number }) {
           <RelationshipsTab groupId={groupId} />
         </Tabs.Panel>
       </Tabs>
-      <AssignEntitiesModal group={assigning && group ? group : null} onClose={() => setAssigning(false)} />
+      <AssignEntitiesModal
+        group={assigning && group ? group : null}
+        onClose={() => setAssigning(false)}
+      />
     </Stack>
   );
 }

@@ -1,4 +1,16 @@
-import { ActionIcon, Button, Center, Group, Loader, Menu, Paper, Stack, Table, Text, Title } from "@mantine/core";
+import {
+  ActionIcon,
+  Button,
+  Center,
+  Group,
+  Loader,
+  Menu,
+  Paper,
+  Stack,
+  Table,
+  Text,
+  Title,
+} from "@mantine/core";
 import { useState } from "react";
 import { navigate } from "../app/router";
 import { ConfirmModal } from "../common/ConfirmModal";
@@ -40,15 +52,21 @@ export function GroupsPage() {
           <Loader aria-label="Loading groups" />
         </Center>
       )}
-      {groups.isError && <ErrorState title="Could not load groups" error={groups.error} onRetry={() => void groups.refetch()} />}
+      {groups.isError && (
+        <ErrorState
+          title="Could not load groups"
+          error={groups.error}
+          onRetry={() => void groups.refetch()}
+        />
+      )}
 
       {groups.data && groups.data.length === 0 && (
         <Paper withBorder p="xl" data-testid="groups-empty">
           <Stack align="center" gap="sm">
             <Title order={4}>No groups yet</Title>
             <Text c="dimmed" ta="center" maw={460}>
-              A group holds one client's structure: the people, companies, trusts, partnerships and funds
-              that belong together, and the diagram that shows how they relate.
+              A group holds one client's structure: the people, companies, trusts, partnerships and
+              funds that belong together, and the diagram that shows how they relate.
             </Text>
             <Button size="md" onClick={() => setCreating(true)} data-testid="create-first-group">
               Create your first group
@@ -84,12 +102,18 @@ export function GroupsPage() {
                   <Table.Td onClick={(e) => e.stopPropagation()}>
                     <Menu position="bottom-end" withinPortal>
                       <Menu.Target>
-                        <ActionIcon variant="subtle" color="gray" aria-label={`Actions for ${g.name}`}>
+                        <ActionIcon
+                          variant="subtle"
+                          color="gray"
+                          aria-label={`Actions for ${g.name}`}
+                        >
                           ⋯
                         </ActionIcon>
                       </Menu.Target>
                       <Menu.Dropdown>
-                        <Menu.Item onClick={() => navigate({ page: "group", groupId: g.id })}>Open</Menu.Item>
+                        <Menu.Item onClick={() => navigate({ page: "group", groupId: g.id })}>
+                          Open
+                        </Menu.Item>
                         <Menu.Item onClick={() => setAssigning(g)}>Assign entities…</Menu.Item>
                         <Menu.Item onClick={() => setRenaming(g)}>Rename…</Menu.Item>
                         <Menu.Item color="red" onClick={() => setDeleting(g)}>
@@ -140,8 +164,8 @@ export function GroupsPage() {
           })
         }
       >
-        Delete the group <b>{deleting?.name}</b>? Its {deleting?.entityCount ?? 0} entities and their
-        relationships are kept; they just stop belonging to this group.
+        Delete the group <b>{deleting?.name}</b>? Its {deleting?.entityCount ?? 0} entities and
+        their relationships are kept; they just stop belonging to this group.
       </ConfirmModal>
       <AssignEntitiesModal group={assigning} onClose={() => setAssigning(null)} />
     </Stack>

@@ -25,7 +25,11 @@ type StoredGroup = { id: number; name: string; updatedAt: string; members: Set<n
 export type MockSeed = {
   groups: { name: string; members: string[] }[];
   entities: (Partial<EntityInput> & { kind: EntityKind; key: string })[];
-  relationships: (Partial<RelationshipInput> & { kind: RelationshipKind; from: string; to: string })[];
+  relationships: (Partial<RelationshipInput> & {
+    kind: RelationshipKind;
+    from: string;
+    to: string;
+  })[];
 };
 
 export type MockBackendOptions = {
@@ -103,12 +107,45 @@ export const DEMO_SEED: MockSeed = {
     { name: "Nguyen Group", members: ["linh", "nguyenCo", "nguyenTrust"] },
   ],
   entities: [
-    { key: "john", kind: "individual", firstName: "John", lastName: "Smith", dateOfBirth: "1968-04-12", tfn: "123456789", email: "john@example.com" },
-    { key: "jane", kind: "individual", firstName: "Jane", lastName: "Smith", dateOfBirth: "1970-09-03" },
-    { key: "arthur", kind: "individual", firstName: "Arthur", lastName: "Smith", dateOfBirth: "1935-01-20", dateOfDeath: "2016-07-02" },
-    { key: "holdings", kind: "company", name: "Smith Holdings Pty Ltd", acn: "123456780", abn: "51824753556" },
+    {
+      key: "john",
+      kind: "individual",
+      firstName: "John",
+      lastName: "Smith",
+      dateOfBirth: "1968-04-12",
+      tfn: "123456789",
+      email: "john@example.com",
+    },
+    {
+      key: "jane",
+      kind: "individual",
+      firstName: "Jane",
+      lastName: "Smith",
+      dateOfBirth: "1970-09-03",
+    },
+    {
+      key: "arthur",
+      kind: "individual",
+      firstName: "Arthur",
+      lastName: "Smith",
+      dateOfBirth: "1935-01-20",
+      dateOfDeath: "2016-07-02",
+    },
+    {
+      key: "holdings",
+      kind: "company",
+      name: "Smith Holdings Pty Ltd",
+      acn: "123456780",
+      abn: "51824753556",
+    },
     { key: "nominees", kind: "company", name: "Smith Nominees Pty Ltd", acn: "004085616" },
-    { key: "familyTrust", kind: "trust", trustType: "discretionary", name: "Smith Family Trust", abn: "33102417032" },
+    {
+      key: "familyTrust",
+      kind: "trust",
+      trustType: "discretionary",
+      name: "Smith Family Trust",
+      abn: "33102417032",
+    },
     { key: "unitTrust", kind: "trust", trustType: "unit", name: "Smith Property Unit Trust" },
     { key: "super", kind: "smsf", name: "Smith Super Fund" },
     { key: "partners", kind: "partnership", name: "Smith Partners" },
@@ -121,15 +158,42 @@ export const DEMO_SEED: MockSeed = {
     { kind: "spouse", from: "john", to: "jane" },
     { kind: "director", from: "john", to: "holdings", startDate: "2005-07-01" },
     { kind: "director", from: "jane", to: "holdings", startDate: "2005-07-01" },
-    { kind: "director", from: "arthur", to: "holdings", startDate: "1990-01-01", endDate: "2015-06-30" },
-    { kind: "shareholder", from: "john", to: "holdings", shares: 50, shareClass: "Ordinary", percentage: 50 },
-    { kind: "shareholder", from: "jane", to: "holdings", shares: 50, shareClass: "Ordinary", percentage: 50 },
+    {
+      kind: "director",
+      from: "arthur",
+      to: "holdings",
+      startDate: "1990-01-01",
+      endDate: "2015-06-30",
+    },
+    {
+      kind: "shareholder",
+      from: "john",
+      to: "holdings",
+      shares: 50,
+      shareClass: "Ordinary",
+      percentage: 50,
+    },
+    {
+      kind: "shareholder",
+      from: "jane",
+      to: "holdings",
+      shares: 50,
+      shareClass: "Ordinary",
+      percentage: 50,
+    },
     { kind: "director", from: "john", to: "nominees" },
     { kind: "trustee", from: "holdings", to: "familyTrust" },
     { kind: "appointor", from: "john", to: "familyTrust" },
     { kind: "settlor", from: "arthur", to: "familyTrust", startDate: "1998-03-01" },
     { kind: "beneficiary", from: "familyTrust", to: "unitTrust" },
-    { kind: "unitholder", from: "familyTrust", to: "unitTrust", shares: 100, shareClass: "Units", percentage: 100 },
+    {
+      kind: "unitholder",
+      from: "familyTrust",
+      to: "unitTrust",
+      shares: 100,
+      shareClass: "Units",
+      percentage: 100,
+    },
     { kind: "trustee", from: "nominees", to: "super" },
     { kind: "smsfMember", from: "john", to: "super" },
     { kind: "smsfMember", from: "jane", to: "super" },
@@ -187,7 +251,9 @@ export class MockBackend implements Backend {
     }
     for (const g of seed.groups) {
       const id = this.nextId++;
-      const members = new Set(g.members.map((k) => keys.get(k)).filter((x): x is number => x !== undefined));
+      const members = new Set(
+        g.members.map((k) => keys.get(k)).filter((x): x is number => x !== undefined),
+      );
       this.groups.set(id, { id, name: g.name, updatedAt: new Date().toISOString(), members });
     }
     for (const r of seed.relationships) {
@@ -329,7 +395,8 @@ export class MockBackend implements Backend {
     if (input.percentage !== null && (input.percentage < 0 || input.percentage > 100)) {
       fail("Percentage must be between 0 and 100.");
     }
-    if (input.kind === "custom" && !clean(input.label)) fail("A custom relationship needs a label.");
+    if (input.kind === "custom" && !clean(input.label))
+      fail("A custom relationship needs a label.");
     if (input.kind === "partner") {
       if (to.kind !== "partnership") fail(`${to.name} is not a partnership.`);
       const others = [...this.relationships.values()].filter(
@@ -343,7 +410,12 @@ export class MockBackend implements Backend {
     if (input.kind === "trustee" && to.kind !== "trust" && to.kind !== "smsf") {
       fail(`${to.name} is not a trust or SMSF, so it cannot have a trustee.`);
     }
-    return { id: exceptId ?? 0, ...input, label: clean(input.label), shareClass: clean(input.shareClass) };
+    return {
+      id: exceptId ?? 0,
+      ...input,
+      label: clean(input.label),
+      shareClass: clean(input.shareClass),
+    };
   }
 
   private edgeLabel(r: Relationship): string {
@@ -360,19 +432,30 @@ export class MockBackend implements Backend {
   }
 
   appInfo(): Promise<AppInfo> {
-    return this.respond("appInfo", [], () => ({ version: "0.1.0-mock", dataDir: "(in memory)", demo: this.demo }));
+    return this.respond("appInfo", [], () => ({
+      version: "0.1.0-mock",
+      dataDir: "(in memory)",
+      demo: this.demo,
+    }));
   }
 
   listGroups(): Promise<GroupSummary[]> {
     return this.respond("listGroups", [], () =>
-      [...this.groups.values()].map((g) => this.summary(g)).sort((a, b) => a.name.localeCompare(b.name)),
+      [...this.groups.values()]
+        .map((g) => this.summary(g))
+        .sort((a, b) => a.name.localeCompare(b.name)),
     );
   }
 
   createGroup(name: string): Promise<GroupSummary> {
     return this.respond("createGroup", [name], () => {
       const id = this.nextId++;
-      const g = { id, name: this.checkGroupName(name, null), updatedAt: new Date().toISOString(), members: new Set<number>() };
+      const g = {
+        id,
+        name: this.checkGroupName(name, null),
+        updatedAt: new Date().toISOString(),
+        members: new Set<number>(),
+      };
       this.groups.set(id, g);
       return this.summary(g);
     });
@@ -448,7 +531,9 @@ export class MockBackend implements Backend {
   }
 
   listRelationships(groupId: number): Promise<Relationship[]> {
-    return this.respond("listRelationships", [groupId], () => this.relationshipsOf(this.group(groupId)));
+    return this.respond("listRelationships", [groupId], () =>
+      this.relationshipsOf(this.group(groupId)),
+    );
   }
 
   createRelationship(input: RelationshipInput): Promise<Relationship> {
@@ -495,7 +580,8 @@ export class MockBackend implements Backend {
         if (!g.members.has(r.fromId) || !g.members.has(r.toId)) continue;
         const active =
           asAt === null ||
-          ((r.startDate === null || r.startDate <= asAt) && (r.endDate === null || r.endDate >= asAt));
+          ((r.startDate === null || r.startDate <= asAt) &&
+            (r.endDate === null || r.endDate >= asAt));
         if (!active) {
           hidden++;
           continue;
@@ -520,7 +606,9 @@ export class MockBackend implements Backend {
       case "company":
         return e.acn ? `ACN ${e.acn.replace(/(\d{3})(\d{3})(\d{3})/, "$1 $2 $3")}` : "Company";
       case "trust":
-        return e.trustType ? `${e.trustType.replace(/([A-Z])/g, " $1").replace(/^./, (c) => c.toUpperCase())} trust` : "Trust";
+        return e.trustType
+          ? `${e.trustType.replace(/([A-Z])/g, " $1").replace(/^./, (c) => c.toUpperCase())} trust`
+          : "Trust";
       case "partnership":
         return "Partnership";
       case "smsf":
@@ -530,7 +618,8 @@ export class MockBackend implements Backend {
 
   saveExport(fileName: string, contentsBase64: string): Promise<string> {
     return this.respond("saveExport", [fileName, contentsBase64.length], () => {
-      if (!/^[\w .-]+\.(png|svg)$/i.test(fileName)) fail("Export file name must end in .png or .svg.");
+      if (!/^[\w .-]+\.(png|svg)$/i.test(fileName))
+        fail("Export file name must end in .png or .svg.");
       return `/home/demo/Downloads/${fileName}`;
     });
   }
@@ -546,9 +635,19 @@ export function largeSeed(count: number): MockSeed {
     entities.push(
       kind === "individual"
         ? { key: `k${i}`, kind, firstName: "Person", lastName: `${i}` }
-        : { key: `k${i}`, kind, name: `Entity ${i}`, trustType: kind === "trust" ? "discretionary" : null },
+        : {
+            key: `k${i}`,
+            kind,
+            name: `Entity ${i}`,
+            trustType: kind === "trust" ? "discretionary" : null,
+          },
     );
-    if (i > 0) relationships.push({ kind: "associate", from: `k${Math.floor((i - 1) / 3)}`, to: `k${i}` });
+    if (i > 0)
+      relationships.push({ kind: "associate", from: `k${Math.floor((i - 1) / 3)}`, to: `k${i}` });
   }
-  return { groups: [{ name: "Large Group", members: entities.map((e) => e.key) }], entities, relationships };
+  return {
+    groups: [{ name: "Large Group", members: entities.map((e) => e.key) }],
+    entities,
+    relationships,
+  };
 }

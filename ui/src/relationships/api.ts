@@ -16,7 +16,9 @@ export function useSaveRelationship() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (v: { id: number | null; input: RelationshipInput }) =>
-      v.id === null ? backend.createRelationship(v.input) : backend.updateRelationship(v.id, v.input),
+      v.id === null
+        ? backend.createRelationship(v.input)
+        : backend.updateRelationship(v.id, v.input),
     onSuccess: () => invalidate.relationshipChanged(qc),
   });
 }

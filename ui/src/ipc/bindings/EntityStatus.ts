@@ -1,8 +1,2 @@
 export type EntityStatus =
-  | "active"
-  | "passive"
-  | "dormant"
-  | "vested"
-  | "dissolved"
-  | "proposed"
-  | "archived";
+  "active" | "passive" | "dormant" | "vested" | "dissolved" | "proposed" | "archived";
