@@ -1,0 +1,86 @@
+//! Opening the database: where the file lives, connecting, and running migrations.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, QueryOrder, Set,
+};
+
+use crate::error::Result;
+use crate::schema::organisation;
+
+/// File name of the SQLite database inside the data folder.
+pub const DATABASE_FILE: &str = "structuregram.sqlite";
+
+/// The id of an organisation (tenancy); every query is scoped by one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OrgId(pub i32);
+
+/// Opens (creating if needed) the SQLite database in `data_dir` and brings its schema up to date.
+///
+/// # Errors
+/// [`crate::Error::Io`] if the folder cannot be created, [`crate::Error::Db`] if the file cannot be
+/// opened or a migration fails.
+pub async fn open(data_dir: &Path) -> Result<DatabaseConnection> {
+    std::fs::create_dir_all(data_dir)?;
+    let url = format!("sqlite://{}?mode=rwc", data_dir.join(DATABASE_FILE).display());
+    connect(&url).await
+}
+
+/// Opens a private in-memory database with the real migrations applied (tests, dry runs).
+///
+/// # Errors
+/// [`crate::Error::Db`] if a migration fails.
+pub async fn open_in_memory() -> Result<DatabaseConnection> {
+    connect("sqlite::memory:").await
+}
+
+async fn connect(url: &str) -> Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url);
+    // One connection: SQLite serialises writers anyway, and an in-memory database is per
+    // connection.
+    options.max_connections(1).sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// The data folder: `override_dir` if given (from `--data-dir` or `STRUCTUREGRAM_DATA_DIR`), else
+/// `default_dir` (the OS app-data folder, which the shell knows), with `demo` kept apart in a
+/// `demo/` subfolder so the demo practice never mixes with real data.
+pub fn data_dir(override_dir: Option<PathBuf>, default_dir: PathBuf, demo: bool) -> PathBuf {
+    let base = override_dir.unwrap_or(default_dir);
+    if demo {
+        base.join("demo")
+    } else {
+        base
+    }
+}
+
+/// The organisation to work in: the first one, created with `name` if there is none yet.
+///
+/// # Errors
+/// [`crate::Error::Db`] on database failure.
+pub async fn ensure_organisation(
+    db: &DatabaseConnection,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<OrgId> {
+    if let Some(org) = organisation::Entity::find()
+        .order_by_asc(organisation::Column::Id)
+        .one(db)
+        .await?
+    {
+        return Ok(OrgId(org.id));
+    }
+    let org = organisation::ActiveModel {
+        name: Set(name.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(OrgId(org.id))
+}

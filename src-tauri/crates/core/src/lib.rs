@@ -1,0 +1,28 @@
+//! StructureGram's domain and storage, free of Tauri and of any WebView.
+//!
+//! This crate owns the practice's data — organisations, groups, entities, memberships and
+//! relationships — in a SeaORM database, the rules that keep it valid (product-spec §3–§4), the
+//! structure diagram a group draws as (§6), the group JSON document of the headless CLI, and
+//! the demo practice. The desktop shell and the command line both call it; neither holds
+//! business logic. Services are plain async functions taking a connection, the organisation and,
+//! where they write, the current time (never read from the clock inside).
+
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod db;
+pub mod demo;
+pub mod diagram;
+pub mod entities;
+pub mod error;
+pub mod groups;
+pub mod model;
+pub mod relationships;
+pub mod rules;
+pub mod schema;
+pub mod tfn;
+pub mod transfer;
+
+pub use db::OrgId;
+pub use error::{Error, Result};
+pub use sea_orm::DatabaseConnection;

@@ -1,0 +1,21 @@
+//! StructureGram's database schema as SeaORM migrations.
+//!
+//! This crate owns the schema's history and nothing else: one file per change, named
+//! `mYYYYMMDD_HHMMSS_verb_noun.rs`, each with `up` and `down`, listed in order in [`Migrator`].
+//! Migrations are append-only — a shipped file is never edited — because desktop users keep
+//! their database across upgrades and downgrades. Queries stay backend-neutral (schema builder
+//! only, no raw SQL) so the same history can run on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_structure_tables;
+
+/// The ordered list of every migration; run [`MigratorTrait::up`] at start-up and in DB tests.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_create_structure_tables::Migration)]
+    }
+}

@@ -1,0 +1,169 @@
+//! The StructureGram desktop shell: the window, its plugins (single instance, deep link,
+//! opener), the Tauri commands, and the headless command line of the same binary.
+//!
+//! Business logic lives in `structuregram-core`; this crate only adapts it to Tauri and to the
+//! terminal. Tauri and the WebView stop here: nothing below imports them.
+
+#![deny(missing_docs)]
+
+pub mod cli;
+#[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
+pub mod commands;
+pub mod ipc;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use tauri::Manager;
+
+/// The app identifier (tauri.conf.json), also the app-data folder name.
+pub const IDENTIFIER: &str = "com.structuregram.desktop";
+/// The custom URL scheme the app registers for deep links.
+pub const SCHEME: &str = "structuregram";
+
+/// Entry point of the binary: headless subcommand, or the window.
+pub fn main_entry() -> std::process::ExitCode {
+    init_logging();
+    // The OS launches the app with a deep link as its only argument; that opens the window.
+    let args: Vec<String> = std::env::args().collect();
+    let deep_link = args
+        .get(1)
+        .is_some_and(|a| a.starts_with(&format!("{SCHEME}://")));
+    let cli = if deep_link { Cli::parse_from(&args[..1]) } else { Cli::parse() };
+    let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
+    match &cli.command {
+        Some(command) => match runtime.block_on(cli::run(&cli, command)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        None => {
+            let data_dir = cli.resolved_data_dir();
+            let state = match runtime.block_on(state::AppState::open(&data_dir, cli.demo)) {
+                Ok(state) => state,
+                Err(e) => {
+                    eprintln!("error: cannot open the data folder {}: {e:#}", data_dir.display());
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            tauri::async_runtime::set(runtime.handle().clone());
+            run_window(state);
+            std::process::ExitCode::SUCCESS
+        }
+    }
+}
+
+use cli::Cli;
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STRUCTUREGRAM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run_window(state: state::AppState) {
+    tracing::info!(data_dir = %state.data_dir.display(), demo = state.demo, "opening window");
+    tauri::Builder::default()
+        // Single instance first: a second launch (e.g. by a deep link) hands its arguments to
+        // this one and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            tracing::info!(?argv, "second launch forwarded");
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .manage(state)
+        .setup(|app| {
+            use tauri_plugin_deep_link::DeepLinkExt;
+            #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
+            if let Err(e) = app.deep_link().register_all() {
+                tracing::warn!(error = %e, "could not register the structuregram:// scheme");
+            }
+            app.deep_link().on_open_url(|event| {
+                tracing::info!(urls = ?event.urls().len(), "deep link received");
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_groups,
+            commands::create_group,
+            commands::rename_group,
+            commands::delete_group,
+            commands::set_group_entities,
+            commands::list_entities,
+            commands::create_entity,
+            commands::update_entity,
+            commands::delete_entity,
+            commands::list_relationships,
+            commands::create_relationship,
+            commands::update_relationship,
+            commands::delete_relationship,
+            commands::get_diagram,
+            commands::save_export,
+        ])
+        .run(tauri::generate_context!("../tauri.conf.json"))
+        .expect("error while running the StructureGram window");
+}
+
+/// Where exported diagrams go: the user's Downloads folder, else `<data dir>/exports`.
+pub fn export_folder(data_dir: &Path) -> PathBuf {
+    dirs::download_dir().unwrap_or_else(|| data_dir.join("exports"))
+}
+
+/// Writes an export under `folder` with a safe file name (path separators and control characters
+/// replaced), never overwriting: `name.png`, then `name (2).png` … Returns the path written.
+///
+/// # Errors
+/// Any I/O failure creating the folder or the file.
+pub fn write_export(folder: &Path, file_name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(folder)?;
+    let safe: String = file_name
+        .chars()
+        .map(|c| if matches!(c, '/' | '\\' | ':') || c.is_control() { '_' } else { c })
+        .collect();
+    let safe = safe.trim_start_matches('.').trim();
+    let safe = if safe.is_empty() { "diagram" } else { safe };
+    let (stem, ext) = match safe.rsplit_once('.') {
+        Some((stem, ext)) => (stem.to_owned(), format!(".{ext}")),
+        None => (safe.to_owned(), String::new()),
+    };
+    for n in 1..=1000 {
+        let name = if n == 1 { format!("{stem}{ext}") } else { format!("{stem} ({n}){ext}") };
+        let path = folder.join(name);
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                use std::io::Write;
+                file.write_all(bytes)?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("too many exports with this name; tidy the folder and retry"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_never_overwrite_and_never_escape_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_export(dir.path(), "../Nguyen/Group.png", b"one").unwrap();
+        let second = write_export(dir.path(), "../Nguyen/Group.png", b"two").unwrap();
+        assert_eq!(first.parent().unwrap(), dir.path(), "a path in the name must not escape");
+        assert_eq!(first.file_name().unwrap(), "_Nguyen_Group.png");
+        assert_eq!(second.file_name().unwrap(), "_Nguyen_Group (2).png");
+        assert_eq!(std::fs::read(&first).unwrap(), b"one", "the first export is kept");
+    }
+}

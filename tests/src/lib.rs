@@ -1,0 +1,171 @@
+//! Harness for end-to-end tests of the built `structuregram` binary in a real window.
+//!
+//! It starts `tauri-driver` (which drives Debian's `WebKitWebDriver`) on free loopback ports in
+//! its own process group, opens a WebDriver session on the app with the given arguments, and
+//! saves screenshots into `tests/screenshots/`. Tests must run under an X server (the README's
+//! test command uses `xvfb-run`) and one at a time (the app is single-instance per D-Bus
+//! session).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// The `structuregram` binary built next to this test binary (`target/debug/structuregram`),
+/// or `STRUCTUREGRAM_BIN` when set.
+pub fn app_binary() -> Result<PathBuf> {
+    if let Ok(path) = std::env::var("STRUCTUREGRAM_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe()?;
+    // target/debug/deps/<test> → target/debug/structuregram
+    let dir = exe.parent().and_then(|d| d.parent()).context("unexpected test binary location")?;
+    let bin = dir.join(if cfg!(windows) { "structuregram.exe" } else { "structuregram" });
+    if !bin.exists() {
+        bail!(
+            "{} does not exist: build it first (`cargo build --workspace --all-targets`)",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// Where screenshots go: `tests/screenshots/` in the repository.
+pub fn screenshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots")
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running app under WebDriver; dropping it ends the session's driver process group.
+pub struct AppSession {
+    /// The WebDriver client.
+    pub client: Client,
+    driver: tokio::process::Child,
+    driver_pgid: Option<u32>,
+}
+
+impl AppSession {
+    /// Launches the app with `args` through a fresh `tauri-driver`.
+    ///
+    /// # Errors
+    /// If no X display is available, `tauri-driver` is missing, or the session does not start
+    /// within 90 s.
+    pub async fn launch(args: &[&str]) -> Result<Self> {
+        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+            bail!("no display: run end-to-end tests under an X server, e.g. `xvfb-run -a cargo test`");
+        }
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let app = app_binary()?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let mut command = tokio::process::Command::new("tauri-driver");
+        command
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        #[cfg(unix)]
+        command.process_group(0);
+        let driver = command
+            .spawn()
+            .context("cannot start tauri-driver: install it with `cargo install tauri-driver --locked --version '^2'`")?;
+        let driver_pgid = driver.id();
+        let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+            "browserName": "wry",
+            "tauri:options": { "application": app, "args": args },
+        }))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let session = Self { client: connect(&url, caps).await?, driver, driver_pgid };
+        session.client.set_window_size(1280, 800).await.ok();
+        Ok(session)
+    }
+
+    /// Waits up to `secs` for an element matching `css`.
+    ///
+    /// # Errors
+    /// When it does not appear in time.
+    pub async fn wait_for(&self, css: &str, secs: u64) -> Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("{css} did not appear within {secs} s"))
+    }
+
+    /// The visible texts of every element matching `css`.
+    ///
+    /// # Errors
+    /// On a WebDriver failure.
+    pub async fn texts(&self, css: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await? {
+            out.push(element.text().await?);
+        }
+        Ok(out)
+    }
+
+    /// Saves a PNG screenshot as `tests/screenshots/<name>.png`.
+    ///
+    /// # Errors
+    /// On a WebDriver or file failure.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let png = self.client.screenshot().await?;
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Ends the WebDriver session (closing the app) and the driver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        self.kill_driver();
+    }
+
+    fn kill_driver(&mut self) {
+        #[cfg(unix)]
+        if let Some(pgid) = self.driver_pgid.take() {
+            // tauri-driver's children (WebKitWebDriver, the app) share its process group; end
+            // them all so a failed test cannot leave a driver holding its port.
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &format!("-{pgid}")])
+                .status();
+        }
+        let _ = self.driver.start_kill();
+    }
+}
+
+impl Drop for AppSession {
+    fn drop(&mut self) {
+        self.kill_driver();
+    }
+}
+
+async fn connect(url: &str, caps: serde_json::Map<String, serde_json::Value>) -> Result<Client> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(60),
+            ClientBuilder::rustls()?.capabilities(caps.clone()).connect(url),
+        )
+        .await;
+        match attempt {
+            Ok(Ok(client)) => return Ok(client),
+            Ok(Err(e)) if tokio::time::Instant::now() < deadline => {
+                // tauri-driver may still be starting; try again shortly.
+                eprintln!("waiting for tauri-driver: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Ok(Err(e)) => return Err(e).context("cannot open a WebDriver session on the app"),
+            Err(_) => bail!("opening a WebDriver session timed out after 60 s"),
+        }
+    }
+}
