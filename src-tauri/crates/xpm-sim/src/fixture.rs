@@ -1,0 +1,361 @@
+//! Loading a practice from a fixture folder in XPM's own XML (issue 3 item 5), so recorded
+//! responses can be dropped in:
+//!
+//! ```text
+//! DIR/practice.json      tenant id/name, users (sign-in), extra ORGANISATION tenants
+//! DIR/clients/*.xml      each a client.api/get response (<Response><Client>…) or a bare <Client>
+//! DIR/groups/*.xml       each a clientgroup.api/get response (<Response><Group>…) or a bare <Group>
+//! DIR/staff.xml          optional staff.api/list response (<Response><StaffList>…)
+//! ```
+//!
+//! Relationships appear on both clients' files (plain and "… Of" label); they are merged into
+//! one stored relationship keeping each side's UUID.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::model::{self, Client, Group, Practice, Relationship, Staff};
+use crate::state::{Tenant, User};
+use crate::xml::Node;
+
+/// A practice ready to serve, with the identity records that go with it.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedPractice {
+    /// The data.
+    pub practice: Practice,
+    /// Its PRACTICEMANAGER tenant plus any ORGANISATION tenants.
+    pub tenants: Vec<Tenant>,
+    /// Users who can sign in (merged by email across practices).
+    pub users: Vec<User>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PracticeFile {
+    tenant_id: String,
+    tenant_name: String,
+    #[serde(default)]
+    users: Vec<UserFile>,
+    #[serde(default)]
+    organisations: Vec<OrgFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserFile {
+    user_id: String,
+    email: String,
+    password: String,
+    given_name: String,
+    family_name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrgFile {
+    tenant_id: String,
+    tenant_name: String,
+}
+
+fn xml_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    if !dir.is_dir() {
+        return Ok(vec![]);
+    }
+    let mut v: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().map(|x| x == "xml").unwrap_or(false))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn unwrap_root<'a>(n: &'a Node, want: &str) -> Option<&'a Node> {
+    if n.name == want {
+        Some(n)
+    } else {
+        n.child(want)
+    }
+}
+
+/// Loads a fixture folder (layout in the module docs). `now` becomes every client's
+/// modified time.
+///
+/// Errors: missing/invalid `practice.json`, malformed XML, a client without `UUID`.
+pub fn load_dir(dir: &Path, now: DateTime<Utc>) -> anyhow::Result<LoadedPractice> {
+    let pf: PracticeFile = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("practice.json"))
+            .with_context(|| format!("reading {}/practice.json", dir.display()))?,
+    )
+    .context("parsing practice.json")?;
+    let mut clients = Vec::new();
+    for f in xml_files(&dir.join("clients"))? {
+        let n = Node::parse(&std::fs::read_to_string(&f)?)
+            .with_context(|| format!("parsing {}", f.display()))?;
+        clients.push(
+            unwrap_root(&n, "Client")
+                .cloned()
+                .ok_or_else(|| anyhow!("{}: no <Client>", f.display()))?,
+        );
+    }
+    let mut groups = Vec::new();
+    for f in xml_files(&dir.join("groups"))? {
+        let n = Node::parse(&std::fs::read_to_string(&f)?)
+            .with_context(|| format!("parsing {}", f.display()))?;
+        groups.push(
+            unwrap_root(&n, "Group")
+                .cloned()
+                .ok_or_else(|| anyhow!("{}: no <Group>", f.display()))?,
+        );
+    }
+    let staff = match std::fs::read_to_string(dir.join("staff.xml")) {
+        Ok(s) => {
+            let n = Node::parse(&s).context("parsing staff.xml")?;
+            unwrap_root(&n, "StaffList").cloned()
+        }
+        Err(_) => None,
+    };
+    let tenant_id = pf.tenant_id.to_ascii_lowercase();
+    let mut practice = build_practice(&tenant_id, &pf.tenant_name, &clients, &groups, staff.as_ref(), now)?;
+    practice.name = pf.tenant_name.clone();
+    let mut tenants = vec![Tenant {
+        tenant_id: tenant_id.clone(),
+        tenant_type: "PRACTICEMANAGER".into(),
+        tenant_name: pf.tenant_name.clone(),
+    }];
+    for o in &pf.organisations {
+        tenants.push(Tenant {
+            tenant_id: o.tenant_id.to_ascii_lowercase(),
+            tenant_type: "ORGANISATION".into(),
+            tenant_name: o.tenant_name.clone(),
+        });
+    }
+    let users = pf
+        .users
+        .into_iter()
+        .map(|u| User {
+            user_id: u.user_id.to_ascii_lowercase(),
+            email: u.email,
+            password: u.password,
+            given_name: u.given_name,
+            family_name: u.family_name,
+            tenants: tenants.iter().map(|t| t.tenant_id.clone()).collect(),
+        })
+        .collect();
+    Ok(LoadedPractice {
+        practice,
+        tenants,
+        users,
+    })
+}
+
+fn lc(s: &str) -> String {
+    s.trim().to_ascii_lowercase()
+}
+
+fn parse_ref(n: &Node) -> model::Ref {
+    match n.child_value("UUID") {
+        Some(u) => Some(Some(lc(u))),
+        None => Some(None),
+    }
+}
+
+/// Builds a practice from parsed `<Client>` and `<Group>` elements.
+pub fn build_practice(
+    tenant_id: &str,
+    name: &str,
+    clients: &[Node],
+    groups: &[Node],
+    staff: Option<&Node>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Practice> {
+    let mut p = Practice {
+        tenant_id: tenant_id.into(),
+        name: name.into(),
+        ..Practice::default()
+    };
+    if let Some(sl) = staff {
+        for s in sl.children.iter().filter(|c| c.name == "Staff") {
+            let g = |k: &str| s.child_text(k).unwrap_or("").to_string();
+            p.staff.push(Staff {
+                uuid: lc(&g("UUID")),
+                name: g("Name"),
+                email: g("Email"),
+                phone: g("Phone"),
+                mobile: g("Mobile"),
+                address: g("Address"),
+                payroll_code: g("PayrollCode"),
+            });
+        }
+    }
+    // (client uuid, relationship node) pairs to merge after all clients are known.
+    let mut rel_nodes: Vec<(String, Node)> = Vec::new();
+    let mut group_refs: Vec<(String, String, String)> = Vec::new();
+    for n in clients {
+        let uuid = lc(n.child_value("UUID").ok_or_else(|| anyhow!("client without UUID"))?);
+        let mut c = Client {
+            uuid: uuid.clone(),
+            modified: now,
+            ..Client::default()
+        };
+        for ch in &n.children {
+            let nm = ch.name.as_str();
+            let nm = if nm == "WebSite" { "Website" } else { nm };
+            match nm {
+                "UUID" | "ID" | "WebUrl" => {}
+                "IsArchived" => c.archived = model::parse_yes_no(&ch.text) == Some(true),
+                "IsDeleted" => c.deleted = model::parse_yes_no(&ch.text) == Some(true),
+                "AccountManager" | "JobManager" => {
+                    let r = parse_ref(ch);
+                    if let Some(Some(u)) = &r {
+                        if !p.staff.iter().any(|s| &s.uuid == u) {
+                            p.staff.push(Staff {
+                                uuid: u.clone(),
+                                name: ch.child_text("Name").unwrap_or("").into(),
+                                ..Staff::default()
+                            });
+                        }
+                    }
+                    if nm == "AccountManager" {
+                        c.account_manager = r;
+                    } else {
+                        c.job_manager = r;
+                    }
+                }
+                "BillingClient" => c.billing_client = parse_ref(ch),
+                "Type" => c.billing_type = Some(ch.clone()),
+                "Contacts" => {
+                    c.contacts = ch
+                        .children
+                        .iter()
+                        .filter(|x| x.name == "Contact")
+                        .cloned()
+                        .collect()
+                }
+                "Notes" => c.notes = Some(ch.clone()),
+                "Groups" => {
+                    for g in ch.children.iter().filter(|x| x.name == "Group") {
+                        if let Some(gu) = g.child_value("UUID") {
+                            group_refs.push((
+                                lc(gu),
+                                g.child_text("Name").unwrap_or("").into(),
+                                uuid.clone(),
+                            ));
+                        }
+                    }
+                }
+                "Relationships" => {
+                    for r in ch.children.iter().filter(|x| x.name == "Relationship") {
+                        rel_nodes.push((uuid.clone(), r.clone()));
+                    }
+                }
+                "DateOfBirth" => {
+                    let v = model::parse_date(&ch.text)
+                        .map(|d| d.format("%Y-%m-%d").to_string())
+                        .unwrap_or_else(|| ch.text.clone());
+                    c.fields.insert(nm.into(), v);
+                }
+                f if model::HEAD_FIELDS.contains(&f) || model::TAIL_FIELDS.contains(&f) => {
+                    c.fields.insert(f.into(), ch.text.clone());
+                }
+                _ => c.extra.push(ch.clone()),
+            }
+        }
+        p.clients.insert(uuid, c);
+    }
+    for g in groups {
+        let uuid = lc(g.child_value("UUID").ok_or_else(|| anyhow!("group without UUID"))?);
+        let mut grp = Group {
+            uuid: uuid.clone(),
+            name: g.child_text("Name").unwrap_or("").into(),
+            taxable: g.child_text("Taxable").and_then(model::parse_yes_no),
+            members: vec![],
+        };
+        if let Some(cs) = g.child("Clients") {
+            for m in cs.children.iter().filter(|x| x.name == "Client") {
+                let Some(mu) = m.child_value("UUID") else {
+                    continue;
+                };
+                let mu = lc(mu);
+                p.clients.entry(mu.clone()).or_insert_with(|| {
+                    let mut c = Client {
+                        uuid: mu.clone(),
+                        modified: now,
+                        ..Client::default()
+                    };
+                    c.fields
+                        .insert("Name".into(), m.child_text("Name").unwrap_or("").into());
+                    c
+                });
+                grp.members.push(mu);
+            }
+        }
+        p.groups.insert(uuid, grp);
+    }
+    for (gu, gname, cu) in group_refs {
+        let g = p.groups.entry(gu.clone()).or_insert_with(|| Group {
+            uuid: gu,
+            name: gname,
+            taxable: None,
+            members: vec![],
+        });
+        if !g.members.contains(&cu) {
+            g.members.push(cu);
+        }
+    }
+    for (owner, r) in rel_nodes {
+        merge_relationship(&mut p, &owner, &r);
+    }
+    Ok(p)
+}
+
+fn merge_relationship(p: &mut Practice, owner: &str, r: &Node) {
+    let label = r.child_text("Type").unwrap_or("").trim().to_string();
+    let Some(other) = r
+        .child("RelatedClient")
+        .and_then(|rc| rc.child_value("UUID"))
+        .map(lc)
+    else {
+        return;
+    };
+    let uuid = r.child_value("UUID").map(lc).unwrap_or_else(crate::state::new_uuid);
+    // Already stored from the other side?
+    if let Some(ex) = p.relationships.iter_mut().find(|x| {
+        x.client == other && x.related == owner && model::reverse_label(&x.rtype) == label
+    }) {
+        ex.reverse_uuid = uuid;
+        return;
+    }
+    if let Some(ex) = p
+        .relationships
+        .iter_mut()
+        .find(|x| x.client == owner && x.related == other && x.rtype == label)
+    {
+        ex.uuid = uuid;
+        return;
+    }
+    let is_add_type = model::ADD_TYPES.contains(&label.as_str());
+    let (client, related, rtype, plain) = match label.strip_suffix(" Of") {
+        Some(base) if !is_add_type => (other.clone(), owner.to_string(), base.to_string(), false),
+        _ => (owner.to_string(), other.clone(), label.clone(), true),
+    };
+    let shares = r
+        .child_value("NumberOfShares")
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|f| f as i64)
+        .unwrap_or(0);
+    let rel = Relationship {
+        uuid: if plain { uuid.clone() } else { crate::state::new_uuid() },
+        reverse_uuid: if plain { crate::state::new_uuid() } else { uuid },
+        client,
+        related,
+        rtype,
+        shares,
+        percentage: r.child_value("Percentage").unwrap_or("0").to_string(),
+        start: r.child_value("StartDate").and_then(model::parse_date),
+        end: r.child_value("EndDate").and_then(model::parse_date),
+    };
+    p.relationships.push(rel);
+}
