@@ -105,6 +105,15 @@ impl AdminHandle {
         *lock(&self.sim.limits) = Default::default();
     }
 
+    /// Calls of `tenant` in progress right now (for concurrency tests).
+    pub fn in_flight(&self, tenant: &str) -> u32 {
+        lock(&self.sim.limits)
+            .tenants
+            .get(&tenant.to_ascii_lowercase())
+            .map(|w| w.in_flight)
+            .unwrap_or(0)
+    }
+
     /// Turns auto-approve on (`Some`) or off (`None`; the consent page is shown).
     pub fn set_auto_approve(&self, a: Option<AutoApprove>) {
         *lock(&self.sim.auto_approve) = a;

@@ -387,7 +387,12 @@ fn approve(sim: &Sim, p: PendingAuth, user_id: &str, tenant_id: &str) -> Respons
 }
 
 fn fmt_utc(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.7f").to_string()
+    use chrono::Timelike;
+    format!(
+        "{}.{:07}",
+        t.format("%Y-%m-%dT%H:%M:%S"),
+        t.nanosecond() % 1_000_000_000 / 100
+    )
 }
 
 fn upsert_connection(
