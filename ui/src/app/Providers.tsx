@@ -1,4 +1,4 @@
-import { MantineProvider, createTheme } from "@mantine/core";
+import { MantineProvider, Modal, createTheme } from "@mantine/core";
 import { ModalsProvider } from "@mantine/modals";
 import { Notifications } from "@mantine/notifications";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
@@ -12,6 +12,13 @@ const theme = createTheme({
   fontFamily:
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "Liberation Sans", Arial, sans-serif',
   defaultRadius: "sm",
+  // Under vitest, transitions are switched off so that dialogs and menus open and close at once.
+  components:
+    import.meta.env.MODE === "test"
+      ? {
+          Modal: Modal.extend({ defaultProps: { transitionProps: { duration: 0 } } }),
+        }
+      : {},
 });
 
 export function createQueryClient() {
