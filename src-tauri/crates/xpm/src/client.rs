@@ -122,7 +122,14 @@ fn header_u32(h: &HeaderMap, name: &str) -> Option<u32> {
 /// `Detail` (or `Title`) from a gateway problem-details body, else the body's start.
 fn problem_detail(body: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
-        for key in ["Detail", "detail", "Title", "title", "errorDescription", "ErrorDescription"] {
+        for key in [
+            "Detail",
+            "detail",
+            "Title",
+            "title",
+            "errorDescription",
+            "ErrorDescription",
+        ] {
             if let Some(s) = v.get(key).and_then(|d| d.as_str()) {
                 return s.to_owned();
             }
@@ -284,22 +291,28 @@ impl XpmClient {
             day_remaining = header_str(headers, "x-daylimit-remaining").unwrap_or("-"),
             "XPM response"
         );
+        let limited = status == StatusCode::TOO_MANY_REQUESTS;
         limiter.on_headers(&LimitHeaders {
-            min_remaining: header_u32(headers, "x-minlimit-remaining"),
+            // On a 429 the Retry-After is authoritative; its `X-MinLimit-Remaining: 0` would
+            // otherwise add a second, longer pause.
+            min_remaining: header_u32(headers, "x-minlimit-remaining").filter(|_| !limited),
             day_remaining: header_u32(headers, "x-daylimit-remaining"),
         });
         if status.is_success() {
             return Ok(resp);
         }
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            let problem = RateLimitProblem::from_header(header_str(headers, "x-rate-limit-problem"));
-            let retry_after = header_u32(headers, "retry-after").map(|s| Duration::from_secs(s.into()));
+        if limited {
+            let problem =
+                RateLimitProblem::from_header(header_str(headers, "x-rate-limit-problem"));
+            let retry_after =
+                header_u32(headers, "retry-after").map(|s| Duration::from_secs(s.into()));
             limiter.on_rate_limited(&problem, retry_after);
             tracing::warn!(?problem, ?retry_after, "XPM rate limit hit; tenant paused");
             // A 429 was not processed, so even a write may go again once the pause is over,
             // provided the pause is short enough to wait out.
             let retry = !matches!(problem, RateLimitProblem::Day)
-                && retry_after.unwrap_or(Duration::from_secs(60)) <= self.inner.settings.limits.max_wait;
+                && retry_after.unwrap_or(Duration::from_secs(60))
+                    <= self.inner.settings.limits.max_wait;
             return Err(Attempt {
                 error: Error::RateLimited {
                     problem,
@@ -340,7 +353,15 @@ impl XpmClient {
         let timeout = self.inner.settings.request_timeout;
         self.retrying(path, || async {
             let (resp, _permit) = self
-                .send(&limiter, session, &method, &url, body.as_deref(), kind, timeout)
+                .send(
+                    &limiter,
+                    session,
+                    &method,
+                    &url,
+                    body.as_deref(),
+                    kind,
+                    timeout,
+                )
                 .await?;
             let bytes = resp
                 .bytes()
@@ -380,7 +401,15 @@ impl XpmClient {
         let delivered = AtomicUsize::new(0);
         self.retrying(path, || async {
             let (resp, _permit) = self
-                .send(&limiter, session, &Method::GET, &url, None, Kind::Read, timeout)
+                .send(
+                    &limiter,
+                    session,
+                    &Method::GET,
+                    &url,
+                    None,
+                    Kind::Read,
+                    timeout,
+                )
                 .await?;
             let stream = Box::pin(resp.bytes_stream().map_err(std::io::Error::other));
             let body = tokio::io::BufReader::with_capacity(

@@ -39,10 +39,17 @@ impl XpmClient {
         if let Some(t) = &options.modified_since {
             query.push(("modifiedsince", wire::modified_since(t)));
         }
-        self.call_stream(session, "client.api/list", &query, "Clients", "Client", |el| {
-            each(wire::client_of(&el, "Response/Clients/Client")?);
-            Ok(())
-        })
+        self.call_stream(
+            session,
+            "client.api/list",
+            &query,
+            "Clients",
+            "Client",
+            |el| {
+                each(wire::client_of(&el, "Response/Clients/Client")?);
+                Ok(())
+            },
+        )
         .await
     }
 
@@ -59,7 +66,8 @@ impl XpmClient {
         options: &ListClientsOptions,
     ) -> Result<Vec<Client>> {
         let mut out = Vec::new();
-        self.for_each_client(session, options, |c| out.push(c)).await?;
+        self.for_each_client(session, options, |c| out.push(c))
+            .await?;
         Ok(out)
     }
 
@@ -72,7 +80,14 @@ impl XpmClient {
     /// [`Error::Api`] (e.g. "Client not found") and the transport errors.
     pub async fn get_client(&self, session: &Session, uuid: &Uuid) -> Result<ClientDetail> {
         let root = self
-            .call(session, Method::GET, &format!("client.api/get/{uuid}"), &[], None, Kind::Read)
+            .call(
+                session,
+                Method::GET,
+                &format!("client.api/get/{uuid}"),
+                &[],
+                None,
+                Kind::Read,
+            )
             .await?;
         wire::client_detail_of(&root)
     }
@@ -97,7 +112,14 @@ impl XpmClient {
             q.push(("detailed", "true".to_owned()));
         }
         let root = self
-            .call(session, Method::GET, "client.api/search", &q, None, Kind::Read)
+            .call(
+                session,
+                Method::GET,
+                "client.api/search",
+                &q,
+                None,
+                Kind::Read,
+            )
             .await?;
         wire::clients_of(&root)
     }

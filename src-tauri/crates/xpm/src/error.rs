@@ -12,7 +12,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Which Xero limit a 429 (or our own day budget) reported.
 ///
-/// Parsed from `X-Rate-Limit-Problem`, case-insensitively on the prefix (`min`, `day`, `conc`,
+/// Parsed from `X-Rate-Limit-Problem`, case-insensitively on the prefix (`min`, `day`/`dai`, `conc`,
 /// `app`), because Xero has sent `minute`, `Minute`, `day` and `Daily` over the years.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -40,7 +40,7 @@ impl RateLimitProblem {
         let lower = raw.trim().to_ascii_lowercase();
         if lower.starts_with("min") {
             Self::Minute
-        } else if lower.starts_with("day") {
+        } else if lower.starts_with("day") || lower.starts_with("dai") {
             Self::Day
         } else if lower.starts_with("conc") {
             Self::Concurrent
@@ -192,13 +192,34 @@ mod tests {
 
     #[test]
     fn rate_limit_problem_matches_prefixes_case_insensitively() {
-        assert_eq!(RateLimitProblem::from_header(Some("minute")), RateLimitProblem::Minute);
-        assert_eq!(RateLimitProblem::from_header(Some("Minute")), RateLimitProblem::Minute);
-        assert_eq!(RateLimitProblem::from_header(Some("Daily")), RateLimitProblem::Day);
-        assert_eq!(RateLimitProblem::from_header(Some("day")), RateLimitProblem::Day);
-        assert_eq!(RateLimitProblem::from_header(Some("Concurrent")), RateLimitProblem::Concurrent);
-        assert_eq!(RateLimitProblem::from_header(Some("AppMinute")), RateLimitProblem::AppMinute);
-        assert_eq!(RateLimitProblem::from_header(None), RateLimitProblem::Unknown);
+        assert_eq!(
+            RateLimitProblem::from_header(Some("minute")),
+            RateLimitProblem::Minute
+        );
+        assert_eq!(
+            RateLimitProblem::from_header(Some("Minute")),
+            RateLimitProblem::Minute
+        );
+        assert_eq!(
+            RateLimitProblem::from_header(Some("Daily")),
+            RateLimitProblem::Day
+        );
+        assert_eq!(
+            RateLimitProblem::from_header(Some("day")),
+            RateLimitProblem::Day
+        );
+        assert_eq!(
+            RateLimitProblem::from_header(Some("Concurrent")),
+            RateLimitProblem::Concurrent
+        );
+        assert_eq!(
+            RateLimitProblem::from_header(Some("AppMinute")),
+            RateLimitProblem::AppMinute
+        );
+        assert_eq!(
+            RateLimitProblem::from_header(None),
+            RateLimitProblem::Unknown
+        );
         assert_eq!(
             RateLimitProblem::from_header(Some("weekly")),
             RateLimitProblem::Other("weekly".into()),

@@ -21,7 +21,14 @@ impl XpmClient {
     /// Any [`Error`] of a read.
     pub async fn list_client_groups(&self, session: &Session) -> Result<Vec<ClientGroupSummary>> {
         let root = self
-            .call(session, Method::GET, "clientgroup.api/list", &[], None, Kind::Read)
+            .call(
+                session,
+                Method::GET,
+                "clientgroup.api/list",
+                &[],
+                None,
+                Kind::Read,
+            )
             .await?;
         wire::group_summaries_of(&root)
     }

@@ -104,7 +104,8 @@ impl TenantLimiter {
     pub fn new(settings: &LimitSettings) -> Self {
         let per_minute = settings.per_minute.max(1);
         let period = Duration::from_secs(60) / per_minute;
-        let burst = std::num::NonZeroU32::new(settings.burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        let burst =
+            std::num::NonZeroU32::new(settings.burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
         let quota = Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_minute(std::num::NonZeroU32::MIN))
             .allow_burst(burst);
@@ -235,7 +236,11 @@ impl TenantLimiter {
         if let Some(r) = h.min_remaining {
             if r <= self.settings.min_remaining_low_water {
                 let pause = Duration::from_secs(60) / (r + 1);
-                tracing::info!(remaining = r, ?pause, "XPM minute limit nearly used; slowing down");
+                tracing::info!(
+                    remaining = r,
+                    ?pause,
+                    "XPM minute limit nearly used; slowing down"
+                );
                 self.extend_pause(pause, RateLimitProblem::Minute);
             }
         }
@@ -296,7 +301,11 @@ mod tests {
         for t in tasks {
             t.await.expect("task");
         }
-        assert_eq!(peak.load(Ordering::SeqCst), 5, "exactly 5 calls may be in flight at once");
+        assert_eq!(
+            peak.load(Ordering::SeqCst),
+            5,
+            "exactly 5 calls may be in flight at once"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -313,7 +322,10 @@ mod tests {
                 .iter()
                 .take_while(|u| **u < *t + Duration::from_secs(60))
                 .count();
-            assert!(in_window <= 60, "{in_window} calls in the minute from {t:?}: Xero allows 60");
+            assert!(
+                in_window <= 60,
+                "{in_window} calls in the minute from {t:?}: Xero allows 60"
+            );
         }
         assert!(
             times[149] < Duration::from_secs(200),
@@ -344,7 +356,11 @@ mod tests {
             matches!(err, Error::RateLimited { problem: RateLimitProblem::Day, retry_after: Some(d) } if d > Duration::from_secs(60_000)),
             "got {err:?}"
         );
-        assert_eq!(Instant::now(), start, "a long pause is reported, not slept through");
+        assert_eq!(
+            Instant::now(),
+            start,
+            "a long pause is reported, not slept through"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -379,7 +395,13 @@ mod tests {
         drop(fresh.acquire().await.expect("third call fits"));
         let err = fresh.acquire().await.err().expect("budget used");
         assert!(
-            matches!(err, Error::RateLimited { problem: RateLimitProblem::Day, .. }),
+            matches!(
+                err,
+                Error::RateLimited {
+                    problem: RateLimitProblem::Day,
+                    ..
+                }
+            ),
             "a restored budget must still stop calls: {err:?}"
         );
     }
@@ -391,6 +413,10 @@ mod tests {
             min_remaining: Some(50),
             day_remaining: Some(4_500),
         });
-        assert_eq!(lim.day_budget().used, 500, "Xero's count is trusted when higher");
+        assert_eq!(
+            lim.day_budget().used,
+            500,
+            "Xero's count is trusted when higher"
+        );
     }
 }

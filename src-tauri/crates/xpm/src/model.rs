@@ -696,14 +696,23 @@ mod tests {
 
     #[test]
     fn relationship_labels_parse_to_base_type_and_side() {
-        assert_eq!(RelationshipType::parse("Director"), (RelationshipType::Director, false));
-        assert_eq!(RelationshipType::parse("director of"), (RelationshipType::Director, true));
+        assert_eq!(
+            RelationshipType::parse("Director"),
+            (RelationshipType::Director, false)
+        );
+        assert_eq!(
+            RelationshipType::parse("director of"),
+            (RelationshipType::Director, true)
+        );
         assert_eq!(
             RelationshipType::parse("Parent Of"),
             (RelationshipType::ParentOf, false),
             "Parent Of is its own type, not an inverse"
         );
-        assert_eq!(RelationshipType::parse("Appointor Of"), (RelationshipType::Appointer, true));
+        assert_eq!(
+            RelationshipType::parse("Appointor Of"),
+            (RelationshipType::Appointer, true)
+        );
         assert_eq!(
             RelationshipType::parse("Unit Holder Of"),
             (RelationshipType::Other("Unit Holder".into()), true),

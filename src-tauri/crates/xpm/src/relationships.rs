@@ -21,7 +21,11 @@ impl XpmClient {
     /// # Errors
     /// [`crate::Error::Api`] (e.g. a type that does not fit the client's business structure),
     /// [`crate::Error::OutcomeUnknown`], and the transport errors.
-    pub async fn add_relationship(&self, session: &Session, input: &RelationshipInput) -> Result<()> {
+    pub async fn add_relationship(
+        &self,
+        session: &Session,
+        input: &RelationshipInput,
+    ) -> Result<()> {
         let body = wire::relationship_add_request(input)?;
         self.call(
             session,

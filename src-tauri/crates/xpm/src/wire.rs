@@ -34,7 +34,10 @@ fn typed_field<T>(
         None => Ok(Field::Missing),
         Some(c) if c.is_blank() => Ok(Field::Empty),
         Some(c) => parse(c.text.trim()).map(Field::Value).ok_or_else(|| {
-            Error::malformed(format!("{path}/{name}: unexpected value {:?}", c.text.trim()))
+            Error::malformed(format!(
+                "{path}/{name}: unexpected value {:?}",
+                c.text.trim()
+            ))
         }),
     }
 }
@@ -88,7 +91,11 @@ fn parse_month(s: &str) -> Option<u8> {
 }
 
 fn parse_gst_period(s: &str) -> Option<GstPeriod> {
-    let norm = s.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+    let norm = s
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
     Some(match norm.as_str() {
         "monthly" | "1" | "1 monthly" => GstPeriod::Monthly,
         "2 monthly" | "2" | "two monthly" => GstPeriod::TwoMonthly,
@@ -271,7 +278,12 @@ pub(crate) fn client_of(el: &Element, path: &str) -> Result<Client> {
         tax_agent: text_field(el, "TaxAgent"),
         agency_status: text_field(el, "AgencyStatus"),
         return_type: text_field(el, "ReturnType"),
-        prepare_activity_statement: typed_field(el, "PrepareActivityStatement", path, parse_yes_no)?,
+        prepare_activity_statement: typed_field(
+            el,
+            "PrepareActivityStatement",
+            path,
+            parse_yes_no,
+        )?,
         prepare_tax_return: typed_field(el, "PrepareTaxReturn", path, parse_yes_no)?,
         active_ato_client: typed_field(el, "ActiveAtoClient", path, parse_yes_no)?,
         contacts: collection(el, "Contacts", "Contact", path, contact_of)?,
@@ -392,9 +404,6 @@ impl XmlOut {
     }
 }
 
-fn s(v: &String) -> String {
-    v.clone()
-}
 fn yes_no(v: &bool) -> String {
     if *v { "Yes" } else { "No" }.to_owned()
 }
@@ -430,7 +439,9 @@ fn validate_client(c: &ClientInput) -> Result<()> {
         }
     }
     if let Field::Value(GstPeriod::Other(o)) = &c.gst_period {
-        return Err(Error::invalid(format!("GSTPeriod {o:?} has no request form (1, 2 or 6)")));
+        return Err(Error::invalid(format!(
+            "GSTPeriod {o:?} has no request form (1, 2 or 6)"
+        )));
     }
     if let Field::Value(m) = &c.balance_month {
         if !(1..=12).contains(m) {
@@ -448,49 +459,61 @@ pub(crate) fn client_request(uuid: Option<&Uuid>, c: &ClientInput) -> Result<Str
         x.text("UUID", &u.to_string());
     }
     x.text("Name", &c.name);
-    x.field("Title", &c.title, s);
-    x.field("Gender", &c.gender, s);
-    x.field("FirstName", &c.first_name, s);
-    x.field("LastName", &c.last_name, s);
-    x.field("OtherName", &c.other_name, s);
-    x.field("Email", &c.email, s);
+    x.field("Title", &c.title, String::clone);
+    x.field("Gender", &c.gender, String::clone);
+    x.field("FirstName", &c.first_name, String::clone);
+    x.field("LastName", &c.last_name, String::clone);
+    x.field("OtherName", &c.other_name, String::clone);
+    x.field("Email", &c.email, String::clone);
     x.field("DateOfBirth", &c.date_of_birth, date);
-    x.field("Address", &c.address, s);
-    x.field("City", &c.city, s);
-    x.field("Region", &c.region, s);
-    x.field("PostCode", &c.post_code, s);
-    x.field("Country", &c.country, s);
-    x.field("PostalAddress", &c.postal_address, s);
-    x.field("PostalCity", &c.postal_city, s);
-    x.field("PostalRegion", &c.postal_region, s);
-    x.field("PostalPostCode", &c.postal_post_code, s);
-    x.field("PostalCountry", &c.postal_country, s);
-    x.field("Phone", &c.phone, s);
-    x.field("Fax", &c.fax, s);
-    x.field("WebSite", &c.website, s);
-    x.field("ReferralSource", &c.referral_source, s);
-    x.field("ExportCode", &c.export_code, s);
+    x.field("Address", &c.address, String::clone);
+    x.field("City", &c.city, String::clone);
+    x.field("Region", &c.region, String::clone);
+    x.field("PostCode", &c.post_code, String::clone);
+    x.field("Country", &c.country, String::clone);
+    x.field("PostalAddress", &c.postal_address, String::clone);
+    x.field("PostalCity", &c.postal_city, String::clone);
+    x.field("PostalRegion", &c.postal_region, String::clone);
+    x.field("PostalPostCode", &c.postal_post_code, String::clone);
+    x.field("PostalCountry", &c.postal_country, String::clone);
+    x.field("Phone", &c.phone, String::clone);
+    x.field("Fax", &c.fax, String::clone);
+    x.field("WebSite", &c.website, String::clone);
+    x.field("ReferralSource", &c.referral_source, String::clone);
+    x.field("ExportCode", &c.export_code, String::clone);
     x.field("IsProspect", &c.is_prospect, yes_no);
     x.field("AccountManagerUUID", &c.account_manager, uuid_s);
     x.field("BillingClientUUID", &c.billing_client, uuid_s);
     x.field("JobManagerUUID", &c.job_manager, uuid_s);
-    x.field("TaxNumber", &c.tax_number, s);
-    x.field("CompanyNumber", &c.company_number, s);
-    x.field("BusinessNumber", &c.business_number, s);
-    x.field("BranchNumber", &c.branch_number, s);
-    x.field("BusinessStructure", &c.business_structure, s);
+    x.field("TaxNumber", &c.tax_number, String::clone);
+    x.field("CompanyNumber", &c.company_number, String::clone);
+    x.field("BusinessNumber", &c.business_number, String::clone);
+    x.field("BranchNumber", &c.branch_number, String::clone);
+    x.field("BusinessStructure", &c.business_structure, String::clone);
     x.field("BalanceMonth", &c.balance_month, num);
     x.field("PrepareGST", &c.prepare_gst, yes_no);
     x.field("GSTRegistered", &c.gst_registered, yes_no);
     x.field("GSTPeriod", &c.gst_period, gst_request);
-    x.field("GSTBasis", &c.gst_basis, s);
-    x.field("ProvisionalTaxBasis", &c.provisional_tax_basis, s);
-    x.field("ProvisionalTaxRatio", &c.provisional_tax_ratio, s);
+    x.field("GSTBasis", &c.gst_basis, String::clone);
+    x.field(
+        "ProvisionalTaxBasis",
+        &c.provisional_tax_basis,
+        String::clone,
+    );
+    x.field(
+        "ProvisionalTaxRatio",
+        &c.provisional_tax_ratio,
+        String::clone,
+    );
     x.field("SignedTaxAuthority", &c.signed_tax_authority, yes_no);
-    x.field("TaxAgent", &c.tax_agent, s);
-    x.field("AgencyStatus", &c.agency_status, s);
-    x.field("ReturnType", &c.return_type, s);
-    x.field("PrepareActivityStatement", &c.prepare_activity_statement, yes_no);
+    x.field("TaxAgent", &c.tax_agent, String::clone);
+    x.field("AgencyStatus", &c.agency_status, String::clone);
+    x.field("ReturnType", &c.return_type, String::clone);
+    x.field(
+        "PrepareActivityStatement",
+        &c.prepare_activity_statement,
+        yes_no,
+    );
     x.field("PrepareTaxReturn", &c.prepare_tax_return, yes_no);
     x.field("ActiveAtoClient", &c.active_ato_client, yes_no);
     if uuid.is_none() && !c.contacts.is_empty() {
@@ -501,12 +524,12 @@ pub(crate) fn client_request(uuid: Option<&Uuid>, c: &ClientInput) -> Result<Str
             }
             x.open("Contact");
             x.text("Name", &ct.name);
-            x.field("Salutation", &ct.salutation, s);
-            x.field("Addressee", &ct.addressee, s);
-            x.field("Mobile", &ct.mobile, s);
-            x.field("Email", &ct.email, s);
-            x.field("Phone", &ct.phone, s);
-            x.field("Position", &ct.position, s);
+            x.field("Salutation", &ct.salutation, String::clone);
+            x.field("Addressee", &ct.addressee, String::clone);
+            x.field("Mobile", &ct.mobile, String::clone);
+            x.field("Email", &ct.email, String::clone);
+            x.field("Phone", &ct.phone, String::clone);
+            x.field("Position", &ct.position, String::clone);
             x.field("IsPrimary", &ct.is_primary, yes_no);
             x.close("Contact");
         }
@@ -585,4 +608,292 @@ pub(crate) fn group_delete_request(group: &Uuid) -> String {
 /// `modifiedsince` format: `yyyy-MM-ddTHH:mm:ss`, UTC, no zone suffix.
 pub(crate) fn modified_since(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::{parse_envelope, read_list_sync};
+
+    fn u(s: &str) -> Uuid {
+        Uuid::parse_str(s).expect("test uuid")
+    }
+
+    fn detailed() -> Vec<Client> {
+        let mut out = Vec::new();
+        read_list_sync(
+            include_str!("../fixtures/client_list_detailed.xml").as_bytes(),
+            "Clients",
+            "Client",
+            |el| {
+                out.push(client_of(&el, "Response/Clients/Client")?);
+                Ok(())
+            },
+        )
+        .expect("detailed list parses");
+        out
+    }
+
+    #[test]
+    fn get_fixture_maps_every_documented_field() {
+        let root = parse_envelope(include_str!("../fixtures/client_get.xml").as_bytes())
+            .expect("envelope");
+        let d = client_detail_of(&root).expect("client");
+        let c = &d.client;
+        assert_eq!(
+            d.web_url.as_deref(),
+            Some("https://practicemanager.xero.com/Client/000/Detail")
+        );
+        assert_eq!(c.uuid, Some(u("00000000-aaaa-4bbb-8ccc-000000000001")));
+        assert_eq!(c.name, "Fernhill Orchards Pty Ltd");
+        assert_eq!(
+            c.date_of_birth,
+            Field::Empty,
+            "<DateOfBirth /> is empty, not missing"
+        );
+        assert_eq!(c.website, Field::Empty);
+        assert_eq!(c.title, Field::Missing, "Title is absent from this client");
+        assert_eq!(c.is_archived, Field::Value(false));
+        assert_eq!(
+            c.account_manager.value().map(|r| r.name.as_str()),
+            Some("Ivy Marsh")
+        );
+        let bt = c.billing_type.value().expect("billing type");
+        assert_eq!(bt.payment_day, Field::Value(14));
+        assert_eq!(bt.cost_markup, Field::Value(0.0));
+        assert_eq!(c.tax_number_masked, Field::Value("******321".into()));
+        assert_eq!(c.balance_month, Field::Value(6));
+        assert_eq!(
+            c.gst_period,
+            Field::Value(GstPeriod::TwoMonthly),
+            "response form '2 Monthly'"
+        );
+        let contacts = c.contacts.as_ref().expect("contacts present");
+        assert_eq!(contacts.len(), 1, "one child reads as a one-item list");
+        assert_eq!(contacts[0].is_primary, Field::Value(true));
+        assert_eq!(contacts[0].mobile, Field::Empty);
+        assert_eq!(
+            c.notes,
+            Some(vec![]),
+            "<Notes /> is an empty list, not None"
+        );
+        assert_eq!(c.groups.as_ref().map(Vec::len), Some(1));
+        let r = &c.relationships.as_ref().expect("relationships")[0];
+        assert_eq!(r.label, "Director");
+        assert_eq!(r.number_of_shares, Field::Value(0));
+        assert_eq!(
+            r.start_date,
+            Field::Value(NaiveDate::from_ymd_opt(2019, 7, 1).expect("date"))
+        );
+        assert_eq!(r.end_date, Field::Empty);
+    }
+
+    #[test]
+    fn detailed_list_quirks_are_read_tolerantly() {
+        let cs = detailed();
+        assert_eq!(cs.len(), 2, "both clients, unknown elements skipped");
+        let a = &cs[0];
+        assert_eq!(
+            a.date_of_birth,
+            Field::Value(NaiveDate::from_ymd_opt(1970, 11, 26).expect("d")),
+            "DOB with a time part"
+        );
+        assert_eq!(
+            cs[1].date_of_birth,
+            Field::Value(NaiveDate::from_ymd_opt(1970, 11, 26).expect("d")),
+            "DOB as a plain date"
+        );
+        assert_eq!(a.is_prospect, Field::Value(true), "YES in upper case");
+        assert_eq!(a.is_archived, Field::Value(false), "no in lower case");
+        assert_eq!(a.billing_client, Field::Empty, "<BillingClient /> is empty");
+        assert_eq!(
+            a.website.value().map(String::as_str),
+            Some("https://rowan.example")
+        );
+        assert_eq!(cs[1].website, Field::Empty, "<Website></Website> is empty");
+        assert!(
+            a.postal_address
+                .value()
+                .is_some_and(|p| p.contains('\n') && p.ends_with("  ")),
+            "PostalAddress keeps newlines and trailing space: {:?}",
+            a.postal_address
+        );
+        assert_eq!(
+            a.balance_month,
+            Field::Value(6),
+            "month name Jun reads as 6"
+        );
+        assert_eq!(a.gst_period, Field::Value(GstPeriod::Monthly));
+        assert_eq!(cs[1].gst_period, Field::Value(GstPeriod::SixMonthly));
+        assert_eq!(a.title, Field::Missing, "absent PM field stays Missing");
+        assert_eq!(cs[1].first_name, Field::Missing);
+        let groups = a.groups.as_ref().expect("groups");
+        assert_eq!(groups[1].name, "Smith & Jones Holdings", "&amp; unescaped");
+        let rels = a.relationships.as_ref().expect("relationships");
+        assert_eq!(rels.len(), 2, "many children read as many");
+        assert_eq!(
+            RelationshipType::parse(&rels[0].label),
+            (RelationshipType::Director, true)
+        );
+        assert_eq!(
+            RelationshipType::parse(&rels[1].label),
+            (RelationshipType::Shareholder, true)
+        );
+        assert_eq!(rels[0].number_of_shares, Field::Empty);
+        assert_eq!(rels[1].number_of_shares, Field::Value(500));
+        assert_eq!(rels[1].percentage, Field::Value(12.5));
+        assert_eq!(
+            rels[1].start_date,
+            Field::Value(NaiveDate::from_ymd_opt(2019, 7, 1).expect("d")),
+            "relationship date with a time part"
+        );
+        assert_eq!(
+            cs[1].relationships,
+            Some(vec![]),
+            "<Relationships /> is present but empty"
+        );
+        assert_eq!(cs[1].contacts, None, "no Contacts element: None");
+    }
+
+    #[test]
+    fn bad_value_names_its_element_path() {
+        let doc = "<Response><Status>OK</Status><Client><UUID>00000000-aaaa-4bbb-8ccc-000000000001</UUID><Name>X</Name><Relationships><Relationship><UUID>00000000-aaaa-4bbb-8ccc-0000000000e1</UUID><Type>Director</Type><RelatedClient><UUID>00000000-aaaa-4bbb-8ccc-000000000002</UUID></RelatedClient><StartDate>July</StartDate></Relationship></Relationships></Client></Response>";
+        let root = parse_envelope(doc.as_bytes()).expect("envelope");
+        let err = client_detail_of(&root).expect_err("bad date");
+        assert!(
+            err.to_string()
+                .contains("Response/Client/Relationships/Relationship/StartDate"),
+            "error names the path: {err}"
+        );
+    }
+
+    #[test]
+    fn group_fixtures_map() {
+        let root =
+            parse_envelope(include_str!("../fixtures/group_list.xml").as_bytes()).expect("ok");
+        let gs = group_summaries_of(&root).expect("groups");
+        assert_eq!(gs.len(), 2);
+        assert_eq!(gs[0].taxable, Field::Value(false));
+        assert_eq!(
+            gs[1].taxable,
+            Field::Missing,
+            "Taxable only with the PM module"
+        );
+        let root =
+            parse_envelope(include_str!("../fixtures/group_get.xml").as_bytes()).expect("ok");
+        let g = group_of(&root).expect("group");
+        assert_eq!(g.members.len(), 2);
+        assert_eq!(
+            g.web_url.as_deref(),
+            Some("https://practicemanager.xero.com/ClientGroup/1")
+        );
+    }
+
+    #[test]
+    fn requests_use_request_names_and_forms() {
+        let input = ClientInput {
+            name: "A & B".into(),
+            website: Field::Value("https://ab.example".into()),
+            gst_period: Field::Value(GstPeriod::TwoMonthly),
+            balance_month: Field::Value(6),
+            prepare_gst: Field::Value(true),
+            fax: Field::Empty,
+            date_of_birth: Field::Value(NaiveDate::from_ymd_opt(1970, 11, 26).expect("d")),
+            account_manager: Field::Value(u("00000000-aaaa-4bbb-8ccc-0000000000a1")),
+            contacts: vec![ContactInput {
+                name: "Pat".into(),
+                is_primary: Field::Value(true),
+                ..ContactInput::default()
+            }],
+            ..ClientInput::default()
+        };
+        let body = client_request(None, &input).expect("body");
+        assert!(
+            body.contains("<Name>A &amp; B</Name>"),
+            "text is escaped: {body}"
+        );
+        assert!(
+            body.contains("<WebSite>https://ab.example</WebSite>"),
+            "request uses WebSite"
+        );
+        assert!(!body.contains("<Website>"), "never the response spelling");
+        assert!(
+            body.contains("<GSTPeriod>2</GSTPeriod>"),
+            "request form of GSTPeriod"
+        );
+        assert!(body.contains("<BalanceMonth>6</BalanceMonth>"));
+        assert!(body.contains("<PrepareGST>Yes</PrepareGST>"));
+        assert!(body.contains("<Fax />"), "Empty sends an empty element");
+        assert!(!body.contains("<Phone"), "Missing sends nothing");
+        assert!(body.contains("<DateOfBirth>1970-11-26</DateOfBirth>"));
+        assert!(body.contains(
+            "<AccountManagerUUID>00000000-aaaa-4bbb-8ccc-0000000000a1</AccountManagerUUID>"
+        ));
+        assert!(body.contains(
+            "<Contacts><Contact><Name>Pat</Name><IsPrimary>Yes</IsPrimary></Contact></Contacts>"
+        ));
+        let update =
+            client_request(Some(&u("00000000-aaaa-4bbb-8ccc-000000000001")), &input).expect("body");
+        assert!(update.starts_with("<Client><UUID>00000000-aaaa-4bbb-8ccc-000000000001</UUID>"));
+        assert!(!update.contains("<Contacts>"), "contacts are add-only");
+    }
+
+    #[test]
+    fn masked_tax_number_is_refused() {
+        let input = ClientInput {
+            name: "X".into(),
+            tax_number: Field::Value("******321".into()),
+            ..ClientInput::default()
+        };
+        assert!(
+            matches!(
+                client_request(None, &input),
+                Err(Error::InvalidInput { .. })
+            ),
+            "a masked TaxNumber must never be sent"
+        );
+        let merged = ClientInput::from_client(&detailed()[0]);
+        let body = client_request(Some(&u("00000000-aaaa-4bbb-8ccc-000000000002")), &merged)
+            .expect("body");
+        assert!(
+            !body.contains("TaxNumber"),
+            "GET-merge-PUT leaves TaxNumber out: {body}"
+        );
+    }
+
+    #[test]
+    fn members_and_relationship_bodies() {
+        let g = u("00000000-aaaa-4bbb-8ccc-0000000000f1");
+        let body = group_members_request(
+            &g,
+            &[u("00000000-aaaa-4bbb-8ccc-000000000003")],
+            &[u("00000000-aaaa-4bbb-8ccc-000000000009")],
+        );
+        assert_eq!(
+            body,
+            "<Group><UUID>00000000-aaaa-4bbb-8ccc-0000000000f1</UUID><add uuid=\"00000000-aaaa-4bbb-8ccc-000000000003\" /><remove uuid=\"00000000-aaaa-4bbb-8ccc-000000000009\" /></Group>"
+        );
+        let add = relationship_add_request(&RelationshipInput {
+            client: u("00000000-aaaa-4bbb-8ccc-000000000001"),
+            related_client: u("00000000-aaaa-4bbb-8ccc-000000000002"),
+            relationship_type: RelationshipType::PublicOfficer,
+            number_of_shares: Field::Missing,
+            percentage: Field::Missing,
+            start_date: Field::Value(NaiveDate::from_ymd_opt(2019, 7, 1).expect("d")),
+            end_date: Field::Empty,
+        })
+        .expect("body");
+        assert_eq!(
+            add,
+            "<Relationship><ClientUUID>00000000-aaaa-4bbb-8ccc-000000000001</ClientUUID><RelatedClientUUID>00000000-aaaa-4bbb-8ccc-000000000002</RelatedClientUUID><Type>Public Officer</Type><StartDate>2019-07-01</StartDate><EndDate /></Relationship>"
+        );
+    }
+
+    #[test]
+    fn modified_since_is_utc_without_zone() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-29T10:11:12+10:00")
+            .expect("t")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(modified_since(&t), "2026-11-29T00:11:12");
+    }
 }

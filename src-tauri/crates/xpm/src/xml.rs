@@ -57,7 +57,9 @@ impl TreeBuilder {
 
     fn open(&mut self, e: &BytesStart<'_>) -> Result<()> {
         if self.stack.len() >= MAX_DEPTH {
-            return Err(Error::malformed(format!("XML nested deeper than {MAX_DEPTH}")));
+            return Err(Error::malformed(format!(
+                "XML nested deeper than {MAX_DEPTH}"
+            )));
         }
         self.stack.push(start_element(e)?);
         Ok(())
@@ -219,7 +221,9 @@ impl ListReader {
         if self.skipping > 0 {
             self.skipping += 1;
             if self.skipping > MAX_DEPTH {
-                return Err(Error::malformed(format!("XML nested deeper than {MAX_DEPTH}")));
+                return Err(Error::malformed(format!(
+                    "XML nested deeper than {MAX_DEPTH}"
+                )));
             }
             return Ok(());
         }
@@ -323,9 +327,9 @@ pub(crate) fn parse_document(bytes: &[u8]) -> Result<Element> {
     let mut tree = TreeBuilder::default();
     let mut root: Option<Element> = None;
     loop {
-        let ev = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| Error::malformed(format!("XML at byte {}: {e}", reader.buffer_position())))?;
+        let ev = reader.read_event_into(&mut buf).map_err(|e| {
+            Error::malformed(format!("XML at byte {}: {e}", reader.buffer_position()))
+        })?;
         let closed = match ev {
             Event::Start(e) => {
                 if root.is_some() {
@@ -405,9 +409,9 @@ pub(crate) fn read_list_sync<R: std::io::BufRead>(
     let mut list = ListReader::new(container, item);
     let mut buf = Vec::new();
     loop {
-        let ev = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| Error::malformed(format!("XML at byte {}: {e}", reader.buffer_position())))?;
+        let ev = reader.read_event_into(&mut buf).map_err(|e| {
+            Error::malformed(format!("XML at byte {}: {e}", reader.buffer_position()))
+        })?;
         let eof = matches!(ev, Event::Eof);
         if eof && list.is_done() {
             break;
@@ -427,16 +431,23 @@ mod tests {
 
     #[test]
     fn references_and_cdata_are_unescaped() {
-        let root = parse_document(b"<R><A>Smith &amp; Co &#38; &lt;x&gt;</A><B><![CDATA[a<b]]></B></R>")
-            .expect("well-formed");
-        assert_eq!(root.child("A").map(|a| a.text.as_str()), Some("Smith & Co & <x>"));
+        let root =
+            parse_document(b"<R><A>Smith &amp; Co &#38; &lt;x&gt;</A><B><![CDATA[a<b]]></B></R>")
+                .expect("well-formed");
+        assert_eq!(
+            root.child("A").map(|a| a.text.as_str()),
+            Some("Smith & Co & <x>")
+        );
         assert_eq!(root.child("B").map(|a| a.text.as_str()), Some("a<b"));
     }
 
     #[test]
     fn deep_nesting_is_refused_not_overflowed() {
         let doc = "<a>".repeat(10_000);
-        assert!(parse_document(doc.as_bytes()).is_err(), "over-deep XML must be an error");
+        assert!(
+            parse_document(doc.as_bytes()).is_err(),
+            "over-deep XML must be an error"
+        );
     }
 
     #[test]
@@ -467,6 +478,9 @@ mod tests {
     fn truncated_list_is_malformed() {
         let doc = b"<Response><Status>OK</Status><Clients><Client><UUID>1</UUID>";
         let err = read_list_sync(&doc[..], "Clients", "Client", |_| Ok(())).expect_err("truncated");
-        assert!(matches!(err, Error::MalformedResponse { .. }), "got {err:?}");
+        assert!(
+            matches!(err, Error::MalformedResponse { .. }),
+            "got {err:?}"
+        );
     }
 }
