@@ -163,7 +163,11 @@ impl AdminHandle {
                 tenant_id: p.tenant_id.clone(),
                 name: p.name.clone(),
                 clients: p.clients.values().filter(|c| !c.deleted).count(),
-                archived: p.clients.values().filter(|c| c.archived && !c.deleted).count(),
+                archived: p
+                    .clients
+                    .values()
+                    .filter(|c| c.archived && !c.deleted)
+                    .count(),
                 groups: p.groups.len(),
                 relationships: p.relationships.len(),
                 staff: p.staff.len(),
@@ -310,7 +314,12 @@ impl AdminHandle {
     }
 
     /// Archives (or un-archives) a client.
-    pub fn set_archived(&self, tenant: &str, client: &str, archived: bool) -> Result<(), AdminError> {
+    pub fn set_archived(
+        &self,
+        tenant: &str,
+        client: &str,
+        archived: bool,
+    ) -> Result<(), AdminError> {
         self.with_practice(tenant, |p, now| {
             let c = Self::client_mut(p, client)?;
             c.archived = archived;
@@ -378,7 +387,12 @@ impl AdminHandle {
     }
 
     /// Ends a relationship (sets `EndDate`), found by either side's UUID.
-    pub fn end_relationship(&self, tenant: &str, rel: &str, end: NaiveDate) -> Result<(), AdminError> {
+    pub fn end_relationship(
+        &self,
+        tenant: &str,
+        rel: &str,
+        end: NaiveDate,
+    ) -> Result<(), AdminError> {
         self.with_practice(tenant, |p, _| {
             let i = p
                 .relationship_index(&rel.to_ascii_lowercase())
@@ -473,7 +487,11 @@ impl AdminHandle {
 
 type Shared = Arc<Sim>;
 
-async fn loopback_only(ConnectInfo(addr): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
+async fn loopback_only(
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !addr.ip().is_loopback() {
         return (StatusCode::FORBIDDEN, "admin API is loopback-only").into_response();
     }
@@ -529,7 +547,8 @@ struct DataReq {
 }
 
 fn need(v: &Option<String>, what: &str) -> Result<String, AdminError> {
-    v.clone().ok_or_else(|| AdminError::Invalid(format!("{what} is required")))
+    v.clone()
+        .ok_or_else(|| AdminError::Invalid(format!("{what} is required")))
 }
 
 async fn data_op(
@@ -546,7 +565,12 @@ async fn data_op(
                 serde_json::Value::Null
             }
             "set-field" => {
-                a.set_client_field(&tenant, &client()?, &need(&d.field, "field")?, d.value.as_deref())?;
+                a.set_client_field(
+                    &tenant,
+                    &client()?,
+                    &need(&d.field, "field")?,
+                    d.value.as_deref(),
+                )?;
                 serde_json::Value::Null
             }
             "archive" => {
@@ -569,7 +593,9 @@ async fn data_op(
                 )?
                 .into(),
             "end-relationship" => {
-                let end = d.end.ok_or_else(|| AdminError::Invalid("end is required".into()))?;
+                let end = d
+                    .end
+                    .ok_or_else(|| AdminError::Invalid("end is required".into()))?;
                 a.end_relationship(&tenant, &need(&d.relationship, "relationship")?, end)?;
                 serde_json::Value::Null
             }
@@ -581,7 +607,11 @@ async fn data_op(
                 a.move_group_member(&tenant, &client()?, d.from.as_deref(), d.to.as_deref())?;
                 serde_json::Value::Null
             }
-            other => return Err(AdminError::Invalid(format!("unknown data operation {other}"))),
+            other => {
+                return Err(AdminError::Invalid(format!(
+                    "unknown data operation {other}"
+                )))
+            }
         })
     })();
     res(r)
@@ -729,9 +759,7 @@ pub fn router() -> Router<Shared> {
             "/__admin/data/{tenant}/groups",
             get(|State(s): State<Shared>, Path(t): Path<String>| async move {
                 res(h(&s).groups(&t).map(|v| {
-                    v.into_iter()
-                        .map(|(u, n)| (u, n))
-                        .collect::<HashMap<String, String>>()
+                    v.into_iter().collect::<HashMap<String, String>>()
                 }))
             }),
         )

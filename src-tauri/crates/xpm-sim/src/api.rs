@@ -81,7 +81,7 @@ where
     };
     let app_rem = match limits::app_only(&sim) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let forbidden = |detail: &str| {
         let mut r = problem(StatusCode::FORBIDDEN, "Forbidden", detail, false);
@@ -130,7 +130,7 @@ where
     }
     let (_permit, rem) = match limits::tenant_acquire(&sim, &tenant, app_rem) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     {
         let mut c = lock(&sim.counters);
@@ -216,7 +216,7 @@ fn clients_out<'a>(
     detailed: bool,
 ) -> String {
     let mut v: Vec<&Client> = it.collect();
-    v.sort_by(|a, b| a.name().to_lowercase().cmp(&b.name().to_lowercase()));
+    v.sort_by_key(|a| a.name().to_lowercase());
     let mut x = XmlOut::new();
     x.open("Clients", &[]);
     for c in v {
@@ -238,25 +238,35 @@ async fn client_list(
 ) -> Response {
     let detailed = q.get("detailed").map(|v| v.eq_ignore_ascii_case("true")) == Some(true);
     let since = q.get("modifiedsince").cloned();
-    xpm(sim, headers, "GET client.api/list", "List", Need::ClientRead, false, move |p, s, _| {
-        let since = match since {
-            None => None,
-            Some(t) => Some(
-                NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%dT%H:%M:%S")
-                    .map_err(|_| "Invalid modifiedsince: expected yyyy-MM-ddTHH:mm:ss".to_string())?
-                    .and_utc(),
-            ),
-        };
-        Ok(clients_out(
-            p,
-            p.clients
-                .values()
-                .filter(|c| listed(c, s))
-                .filter(|c| since.map(|t| c.modified >= t).unwrap_or(true)),
-            s,
-            detailed,
-        ))
-    })
+    xpm(
+        sim,
+        headers,
+        "GET client.api/list",
+        "List",
+        Need::ClientRead,
+        false,
+        move |p, s, _| {
+            let since = match since {
+                None => None,
+                Some(t) => Some(
+                    NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%dT%H:%M:%S")
+                        .map_err(|_| {
+                            "Invalid modifiedsince: expected yyyy-MM-ddTHH:mm:ss".to_string()
+                        })?
+                        .and_utc(),
+                ),
+            };
+            Ok(clients_out(
+                p,
+                p.clients
+                    .values()
+                    .filter(|c| listed(c, s))
+                    .filter(|c| since.map(|t| c.modified >= t).unwrap_or(true)),
+                s,
+                detailed,
+            ))
+        },
+    )
     .await
 }
 
@@ -268,20 +278,28 @@ async fn client_search(
 ) -> Response {
     let detailed = q.get("detailed").map(|v| v.eq_ignore_ascii_case("true")) == Some(true);
     let query = q.get("query").cloned().unwrap_or_default().to_lowercase();
-    xpm(sim, headers, "GET client.api/search", "Search", Need::ClientRead, false, move |p, s, _| {
-        if query.trim().is_empty() {
-            return Err("A search query is required".into());
-        }
-        Ok(clients_out(
-            p,
-            p.clients
-                .values()
-                .filter(|c| listed(c, s))
-                .filter(|c| c.name().to_lowercase().contains(query.trim())),
-            s,
-            detailed,
-        ))
-    })
+    xpm(
+        sim,
+        headers,
+        "GET client.api/search",
+        "Search",
+        Need::ClientRead,
+        false,
+        move |p, s, _| {
+            if query.trim().is_empty() {
+                return Err("A search query is required".into());
+            }
+            Ok(clients_out(
+                p,
+                p.clients
+                    .values()
+                    .filter(|c| listed(c, s))
+                    .filter(|c| c.name().to_lowercase().contains(query.trim())),
+                s,
+                detailed,
+            ))
+        },
+    )
     .await
 }
 
@@ -292,10 +310,18 @@ async fn client_get(
     Path(id): Path<String>,
 ) -> Response {
     let id = id.to_ascii_lowercase();
-    xpm(sim, headers, "GET client.api/get", "Get", Need::ClientRead, false, move |p, s, _| {
-        let c = p.live_client(&id).ok_or("Client not found")?;
-        Ok(client_out(p, c, s, true))
-    })
+    xpm(
+        sim,
+        headers,
+        "GET client.api/get",
+        "Get",
+        Need::ClientRead,
+        false,
+        move |p, s, _| {
+            let c = p.live_client(&id).ok_or("Client not found")?;
+            Ok(client_out(p, c, s, true))
+        },
+    )
     .await
 }
 
@@ -395,12 +421,22 @@ fn apply_client(
     if !is_update {
         if let Some(cs) = n.child("Contacts") {
             let mut primary_seen = None;
-            for (i, ct) in cs.children.iter().filter(|x| x.name == "Contact").enumerate() {
+            for (i, ct) in cs
+                .children
+                .iter()
+                .filter(|x| x.name == "Contact")
+                .enumerate()
+            {
                 if model::parse_yes_no(ct.child_text("IsPrimary").unwrap_or("")) == Some(true) {
                     primary_seen = Some(i);
                 }
             }
-            for (i, ct) in cs.children.iter().filter(|x| x.name == "Contact").enumerate() {
+            for (i, ct) in cs
+                .children
+                .iter()
+                .filter(|x| x.name == "Contact")
+                .enumerate()
+            {
                 let mut x = Node {
                     name: "Contact".into(),
                     ..Node::default()
@@ -413,11 +449,21 @@ fn apply_client(
                     })
                 };
                 push("UUID", &new_uuid());
-                for k in ["Name", "Salutation", "Addressee", "Mobile", "Email", "Phone"] {
+                for k in [
+                    "Name",
+                    "Salutation",
+                    "Addressee",
+                    "Mobile",
+                    "Email",
+                    "Phone",
+                ] {
                     push(k, ct.child_text(k).unwrap_or(""));
                 }
                 push("IsDeleted", "No");
-                push("IsPrimary", if primary_seen == Some(i) { "Yes" } else { "No" });
+                push(
+                    "IsPrimary",
+                    if primary_seen == Some(i) { "Yes" } else { "No" },
+                );
                 push("Position", ct.child_text("Position").unwrap_or(""));
                 c.contacts.push(x);
             }
@@ -444,71 +490,117 @@ fn check_structure_still_fits(p: &Practice, c: &Client, s: &Settings) -> Result<
 
 /// `POST client.api/add` (reference §2.1: only `Name` required; response = full client).
 async fn client_add(State(sim): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    xpm(sim, headers, "POST client.api/add", "Add", Need::ClientWrite, true, move |p, s, now| {
-        let n = parse_body(&body, "Client")?;
-        if n.child_value("Name").is_none() {
-            return Err("Client name is required".into());
-        }
-        let mut c = Client {
-            uuid: new_uuid(),
-            modified: now,
-            ..Client::default()
-        };
-        apply_client(p, &mut c, &n, false, s)?;
-        let out = client_out(p, &c, s, false);
-        let id = c.uuid.clone();
-        p.clients.insert(id.clone(), c);
-        // Re-render so the stored client (with its own name resolvable) is what is returned.
-        let stored = p.clients.get(&id).ok_or("Client not found")?;
-        let _ = out;
-        Ok(client_out(p, stored, s, false))
-    })
+    xpm(
+        sim,
+        headers,
+        "POST client.api/add",
+        "Add",
+        Need::ClientWrite,
+        true,
+        move |p, s, now| {
+            let n = parse_body(&body, "Client")?;
+            if n.child_value("Name").is_none() {
+                return Err("Client name is required".into());
+            }
+            let mut c = Client {
+                uuid: new_uuid(),
+                modified: now,
+                ..Client::default()
+            };
+            apply_client(p, &mut c, &n, false, s)?;
+            let out = client_out(p, &c, s, false);
+            let id = c.uuid.clone();
+            p.clients.insert(id.clone(), c);
+            // Re-render so the stored client (with its own name resolvable) is what is returned.
+            let stored = p.clients.get(&id).ok_or("Client not found")?;
+            let _ = out;
+            Ok(client_out(p, stored, s, false))
+        },
+    )
     .await
 }
 
 /// `PUT client.api/update` (reference §2.1; omitted elements cleared per setting, §7 item 1).
 async fn client_update(State(sim): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    xpm(sim, headers, "PUT client.api/update", "Update", Need::ClientWrite, true, move |p, s, now| {
-        let n = parse_body(&body, "Client")?;
-        let id = n
-            .child_value("UUID")
-            .ok_or("Client not found")?
-            .to_ascii_lowercase();
-        let mut c = p.live_client(&id).ok_or("Client not found")?.clone();
-        apply_client(p, &mut c, &n, true, s)?;
-        check_structure_still_fits(p, &c, s)?;
-        c.modified = now;
-        p.clients.insert(id.clone(), c);
-        let c = p.clients.get(&id).ok_or("Client not found")?;
-        Ok(client_out(p, c, s, false))
-    })
+    xpm(
+        sim,
+        headers,
+        "PUT client.api/update",
+        "Update",
+        Need::ClientWrite,
+        true,
+        move |p, s, now| {
+            let n = parse_body(&body, "Client")?;
+            let id = n
+                .child_value("UUID")
+                .ok_or("Client not found")?
+                .to_ascii_lowercase();
+            let mut c = p.live_client(&id).ok_or("Client not found")?.clone();
+            apply_client(p, &mut c, &n, true, s)?;
+            check_structure_still_fits(p, &c, s)?;
+            c.modified = now;
+            p.clients.insert(id.clone(), c);
+            let c = p.clients.get(&id).ok_or("Client not found")?;
+            Ok(client_out(p, c, s, false))
+        },
+    )
     .await
 }
 
 /// `PUT client.api/archive` (reference §2.1; response = full client).
 async fn client_archive(State(sim): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    xpm(sim, headers, "PUT client.api/archive", "Archive", Need::ClientWrite, true, move |p, s, now| {
-        let n = parse_body(&body, "Client")?;
-        let id = n.child_value("UUID").ok_or("Client not found")?.to_ascii_lowercase();
-        let c = p.clients.get_mut(&id).filter(|c| !c.deleted).ok_or("Client not found")?;
-        c.archived = true;
-        c.modified = now;
-        let c = p.clients.get(&id).ok_or("Client not found")?;
-        Ok(client_out(p, c, s, false))
-    })
+    xpm(
+        sim,
+        headers,
+        "PUT client.api/archive",
+        "Archive",
+        Need::ClientWrite,
+        true,
+        move |p, s, now| {
+            let n = parse_body(&body, "Client")?;
+            let id = n
+                .child_value("UUID")
+                .ok_or("Client not found")?
+                .to_ascii_lowercase();
+            let c = p
+                .clients
+                .get_mut(&id)
+                .filter(|c| !c.deleted)
+                .ok_or("Client not found")?;
+            c.archived = true;
+            c.modified = now;
+            let c = p.clients.get(&id).ok_or("Client not found")?;
+            Ok(client_out(p, c, s, false))
+        },
+    )
     .await
 }
 
 /// `POST client.api/delete` (reference §2.1).
 async fn client_delete(State(sim): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    xpm(sim, headers, "POST client.api/delete", "Delete", Need::ClientWrite, true, move |p, _s, now| {
-        let n = parse_body(&body, "Client")?;
-        let id = n.child_value("UUID").ok_or("Client not found")?.to_ascii_lowercase();
-        let c = p.clients.get_mut(&id).filter(|c| !c.deleted).ok_or("Client not found")?;
-        c.deleted = true;
-        c.modified = now;
-        Ok(String::new())
-    })
+    xpm(
+        sim,
+        headers,
+        "POST client.api/delete",
+        "Delete",
+        Need::ClientWrite,
+        true,
+        move |p, _s, now| {
+            let n = parse_body(&body, "Client")?;
+            let id = n
+                .child_value("UUID")
+                .ok_or("Client not found")?
+                .to_ascii_lowercase();
+            let c = p
+                .clients
+                .get_mut(&id)
+                .filter(|c| !c.deleted)
+                .ok_or("Client not found")?;
+            c.deleted = true;
+            c.modified = now;
+            Ok(String::new())
+        },
+    )
     .await
 }
 
@@ -556,10 +648,14 @@ fn check_amounts(rtype: &str, shares: i64, pct: &str, s: &Settings) -> Result<()
         return Ok(());
     }
     if shares != 0 && !matches!(rtype, "Shareholder" | "Owner") {
-        return Err(format!("NumberOfShares does not apply to relationship type {rtype}"));
+        return Err(format!(
+            "NumberOfShares does not apply to relationship type {rtype}"
+        ));
     }
     if pct.parse::<f64>().unwrap_or(0.0) != 0.0 && rtype != "Partner" {
-        return Err(format!("Percentage does not apply to relationship type {rtype}"));
+        return Err(format!(
+            "Percentage does not apply to relationship type {rtype}"
+        ));
     }
     Ok(())
 }
@@ -640,57 +736,82 @@ async fn rel_add(State(sim): State<Shared>, headers: HeaderMap, body: String) ->
 
 /// `PUT client.api/updaterelationship` (reference §2.2: shares, percentage, dates only).
 async fn rel_update(State(sim): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    xpm(sim, headers, "PUT client.api/updaterelationship", "Update", Need::ClientWrite, true, move |p, s, now| {
-        let n = parse_body(&body, "Relationship")?;
-        let id = n.child_value("UUID").ok_or("Relationship not found")?.to_ascii_lowercase();
-        let i = p.relationship_index(&id).ok_or("Relationship not found")?;
-        let r = p.relationships[i].clone();
-        if let Some(t) = n.child_value("Type") {
-            let same = t.eq_ignore_ascii_case(&r.rtype)
-                || t.eq_ignore_ascii_case(&model::reverse_label(&r.rtype));
-            if !same {
-                return Err("The relationship type cannot be changed; delete it and add a new one".into());
-            }
-        }
-        for (k, cur) in [("ClientUUID", &r.client), ("RelatedClientUUID", &r.related)] {
-            if let Some(v) = n.child_value(k) {
-                let v = v.to_ascii_lowercase();
-                if &v != cur && !(v == r.client || v == r.related) {
-                    return Err("The clients of a relationship cannot be changed".into());
+    xpm(
+        sim,
+        headers,
+        "PUT client.api/updaterelationship",
+        "Update",
+        Need::ClientWrite,
+        true,
+        move |p, s, now| {
+            let n = parse_body(&body, "Relationship")?;
+            let id = n
+                .child_value("UUID")
+                .ok_or("Relationship not found")?
+                .to_ascii_lowercase();
+            let i = p.relationship_index(&id).ok_or("Relationship not found")?;
+            let r = p.relationships[i].clone();
+            if let Some(t) = n.child_value("Type") {
+                let same = t.eq_ignore_ascii_case(&r.rtype)
+                    || t.eq_ignore_ascii_case(&model::reverse_label(&r.rtype));
+                if !same {
+                    return Err(
+                        "The relationship type cannot be changed; delete it and add a new one"
+                            .into(),
+                    );
                 }
             }
-        }
-        let mut r2 = r.clone();
-        if let Some(sh) = parse_shares(&n)? {
-            r2.shares = sh;
-        }
-        if let Some(pc) = parse_pct(&n)? {
-            r2.percentage = pc;
-        }
-        if let Some(d) = parse_rel_date(&n, "StartDate")? {
-            r2.start = d;
-        }
-        if let Some(d) = parse_rel_date(&n, "EndDate")? {
-            r2.end = d;
-        }
-        check_amounts(&r2.rtype, r2.shares, &r2.percentage, s)?;
-        p.relationships[i] = r2;
-        touch(p, &[&r.client, &r.related], now, s);
-        Ok(String::new())
-    })
+            for (k, cur) in [("ClientUUID", &r.client), ("RelatedClientUUID", &r.related)] {
+                if let Some(v) = n.child_value(k) {
+                    let v = v.to_ascii_lowercase();
+                    if &v != cur && !(v == r.client || v == r.related) {
+                        return Err("The clients of a relationship cannot be changed".into());
+                    }
+                }
+            }
+            let mut r2 = r.clone();
+            if let Some(sh) = parse_shares(&n)? {
+                r2.shares = sh;
+            }
+            if let Some(pc) = parse_pct(&n)? {
+                r2.percentage = pc;
+            }
+            if let Some(d) = parse_rel_date(&n, "StartDate")? {
+                r2.start = d;
+            }
+            if let Some(d) = parse_rel_date(&n, "EndDate")? {
+                r2.end = d;
+            }
+            check_amounts(&r2.rtype, r2.shares, &r2.percentage, s)?;
+            p.relationships[i] = r2;
+            touch(p, &[&r.client, &r.related], now, s);
+            Ok(String::new())
+        },
+    )
     .await
 }
 
 /// `POST client.api/deleterelationship` (reference §2.2).
 async fn rel_delete(State(sim): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    xpm(sim, headers, "POST client.api/deleterelationship", "Delete", Need::ClientWrite, true, move |p, s, now| {
-        let n = parse_body(&body, "Relationship")?;
-        let id = n.child_value("UUID").ok_or("Relationship not found")?.to_ascii_lowercase();
-        let i = p.relationship_index(&id).ok_or("Relationship not found")?;
-        let r = p.relationships.remove(i);
-        touch(p, &[&r.client, &r.related], now, s);
-        Ok(String::new())
-    })
+    xpm(
+        sim,
+        headers,
+        "POST client.api/deleterelationship",
+        "Delete",
+        Need::ClientWrite,
+        true,
+        move |p, s, now| {
+            let n = parse_body(&body, "Relationship")?;
+            let id = n
+                .child_value("UUID")
+                .ok_or("Relationship not found")?
+                .to_ascii_lowercase();
+            let i = p.relationship_index(&id).ok_or("Relationship not found")?;
+            let r = p.relationships.remove(i);
+            touch(p, &[&r.client, &r.related], now, s);
+            Ok(String::new())
+        },
+    )
     .await
 }
 
@@ -702,17 +823,25 @@ fn group_out(p: &Practice, g: &Group, s: &Settings) -> String {
 
 /// `GET clientgroup.api/list` (reference §2.3).
 async fn group_list(State(sim): State<Shared>, headers: HeaderMap) -> Response {
-    xpm(sim, headers, "GET clientgroup.api/list", "List", Need::ClientRead, false, move |p, s, _| {
-        let mut gs: Vec<&Group> = p.groups.values().collect();
-        gs.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
-        let mut x = XmlOut::new();
-        x.open("Groups", &[]);
-        for g in gs {
-            p.write_group(&mut x, g, false, s.archived_drop_from_groups);
-        }
-        x.close("Groups");
-        Ok(x.finish())
-    })
+    xpm(
+        sim,
+        headers,
+        "GET clientgroup.api/list",
+        "List",
+        Need::ClientRead,
+        false,
+        move |p, s, _| {
+            let mut gs: Vec<&Group> = p.groups.values().collect();
+            gs.sort_by_key(|a| a.name.to_lowercase());
+            let mut x = XmlOut::new();
+            x.open("Groups", &[]);
+            for g in gs {
+                p.write_group(&mut x, g, false, s.archived_drop_from_groups);
+            }
+            x.close("Groups");
+            Ok(x.finish())
+        },
+    )
     .await
 }
 
@@ -723,111 +852,166 @@ async fn group_get(
     Path(id): Path<String>,
 ) -> Response {
     let id = id.to_ascii_lowercase();
-    xpm(sim, headers, "GET clientgroup.api/get", "Get", Need::ClientRead, false, move |p, s, _| {
-        let g = p.groups.get(&id).ok_or("Group not found")?;
-        Ok(group_out(p, g, s))
-    })
+    xpm(
+        sim,
+        headers,
+        "GET clientgroup.api/get",
+        "Get",
+        Need::ClientRead,
+        false,
+        move |p, s, _| {
+            let g = p.groups.get(&id).ok_or("Group not found")?;
+            Ok(group_out(p, g, s))
+        },
+    )
     .await
 }
 
 /// `POST clientgroup.api/add` (reference §2.3: `ClientUUID` effectively required).
 async fn group_add(State(sim): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    xpm(sim, headers, "POST clientgroup.api/add", "Add", Need::ClientWrite, true, move |p, s, now| {
-        let n = parse_body(&body, "Group")?;
-        let name = n.child_value("Name").ok_or("Group name is required")?.to_string();
-        let cid = n
-            .child_value("ClientUUID")
-            .ok_or("A client group must contain at least one client: ClientUUID is required")?
-            .to_ascii_lowercase();
-        p.live_client(&cid).ok_or("Client not found")?;
-        let taxable = match n.child_text("Taxable") {
-            Some(v) if !v.trim().is_empty() => {
-                Some(model::parse_yes_no(v).ok_or("Invalid value for Taxable: expected Yes or No")?)
-            }
-            _ => Some(false),
-        };
-        let g = Group {
-            uuid: new_uuid(),
-            name,
-            taxable,
-            members: vec![cid.clone()],
-        };
-        let out = group_out(p, &g, s);
-        p.groups.insert(g.uuid.clone(), g);
-        touch(p, &[&cid], now, s);
-        Ok(out)
-    })
+    xpm(
+        sim,
+        headers,
+        "POST clientgroup.api/add",
+        "Add",
+        Need::ClientWrite,
+        true,
+        move |p, s, now| {
+            let n = parse_body(&body, "Group")?;
+            let name = n
+                .child_value("Name")
+                .ok_or("Group name is required")?
+                .to_string();
+            let cid = n
+                .child_value("ClientUUID")
+                .ok_or("A client group must contain at least one client: ClientUUID is required")?
+                .to_ascii_lowercase();
+            p.live_client(&cid).ok_or("Client not found")?;
+            let taxable = match n.child_text("Taxable") {
+                Some(v) if !v.trim().is_empty() => Some(
+                    model::parse_yes_no(v)
+                        .ok_or("Invalid value for Taxable: expected Yes or No")?,
+                ),
+                _ => Some(false),
+            };
+            let g = Group {
+                uuid: new_uuid(),
+                name,
+                taxable,
+                members: vec![cid.clone()],
+            };
+            let out = group_out(p, &g, s);
+            p.groups.insert(g.uuid.clone(), g);
+            touch(p, &[&cid], now, s);
+            Ok(out)
+        },
+    )
     .await
 }
 
 /// `PUT clientgroup.api/members` with `<add uuid>` / `<remove uuid>` (reference §2.3).
 async fn group_members(State(sim): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    xpm(sim, headers, "PUT clientgroup.api/members", "Update", Need::ClientWrite, true, move |p, s, now| {
-        let n = parse_body(&body, "Group")?;
-        let id = n.child_value("UUID").ok_or("Group not found")?.to_ascii_lowercase();
-        if !p.groups.contains_key(&id) {
-            return Err("Group not found".into());
-        }
-        let mut adds = Vec::new();
-        let mut removes = Vec::new();
-        for c in &n.children {
-            let target = match c.name.as_str() {
-                "add" => &mut adds,
-                "remove" => &mut removes,
-                _ => continue,
-            };
-            let u = c.attr("uuid").ok_or("Missing uuid attribute")?.trim().to_ascii_lowercase();
-            target.push(u);
-        }
-        for u in &adds {
-            p.live_client(u).ok_or_else(|| format!("Client not found: {u}"))?;
-        }
-        let g = p.groups.get_mut(&id).ok_or("Group not found")?;
-        for u in &adds {
-            if !g.members.contains(u) {
-                g.members.push(u.clone());
+    xpm(
+        sim,
+        headers,
+        "PUT clientgroup.api/members",
+        "Update",
+        Need::ClientWrite,
+        true,
+        move |p, s, now| {
+            let n = parse_body(&body, "Group")?;
+            let id = n
+                .child_value("UUID")
+                .ok_or("Group not found")?
+                .to_ascii_lowercase();
+            if !p.groups.contains_key(&id) {
+                return Err("Group not found".into());
             }
-        }
-        g.members.retain(|m| !removes.contains(m));
-        let touched: Vec<String> = adds.iter().chain(removes.iter()).cloned().collect();
-        let refs: Vec<&str> = touched.iter().map(String::as_str).collect();
-        touch(p, &refs, now, s);
-        let g = p.groups.get(&id).ok_or("Group not found")?;
-        Ok(group_out(p, g, s))
-    })
+            let mut adds = Vec::new();
+            let mut removes = Vec::new();
+            for c in &n.children {
+                let target = match c.name.as_str() {
+                    "add" => &mut adds,
+                    "remove" => &mut removes,
+                    _ => continue,
+                };
+                let u = c
+                    .attr("uuid")
+                    .ok_or("Missing uuid attribute")?
+                    .trim()
+                    .to_ascii_lowercase();
+                target.push(u);
+            }
+            for u in &adds {
+                p.live_client(u)
+                    .ok_or_else(|| format!("Client not found: {u}"))?;
+            }
+            let g = p.groups.get_mut(&id).ok_or("Group not found")?;
+            for u in &adds {
+                if !g.members.contains(u) {
+                    g.members.push(u.clone());
+                }
+            }
+            g.members.retain(|m| !removes.contains(m));
+            let touched: Vec<String> = adds.iter().chain(removes.iter()).cloned().collect();
+            let refs: Vec<&str> = touched.iter().map(String::as_str).collect();
+            touch(p, &refs, now, s);
+            let g = p.groups.get(&id).ok_or("Group not found")?;
+            Ok(group_out(p, g, s))
+        },
+    )
     .await
 }
 
 /// `POST clientgroup.api/delete` (reference §2.3).
 async fn group_delete(State(sim): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    xpm(sim, headers, "POST clientgroup.api/delete", "Delete", Need::ClientWrite, true, move |p, s, _| {
-        let n = parse_body(&body, "Group")?;
-        let id = n.child_value("UUID").ok_or("Group not found")?.to_ascii_lowercase();
-        let g = p.groups.remove(&id).ok_or("Group not found")?;
-        Ok(group_out(p, &g, s))
-    })
+    xpm(
+        sim,
+        headers,
+        "POST clientgroup.api/delete",
+        "Delete",
+        Need::ClientWrite,
+        true,
+        move |p, s, _| {
+            let n = parse_body(&body, "Group")?;
+            let id = n
+                .child_value("UUID")
+                .ok_or("Group not found")?
+                .to_ascii_lowercase();
+            let g = p.groups.remove(&id).ok_or("Group not found")?;
+            Ok(group_out(p, &g, s))
+        },
+    )
     .await
 }
 
 /// `GET staff.api/list` (reference §2.4; needs a staff scope).
 async fn staff_list(State(sim): State<Shared>, headers: HeaderMap) -> Response {
-    xpm(sim, headers, "GET staff.api/list", "List", Need::StaffRead, false, move |p, _, _| {
-        let mut x = XmlOut::new();
-        x.open("StaffList", &[]);
-        for st in &p.staff {
-            x.open("Staff", &[])
-                .el("UUID", &st.uuid)
-                .el("Name", &st.name)
-                .el("Email", &st.email)
-                .el("Phone", &st.phone)
-                .el("Mobile", &st.mobile)
-                .el("Address", &st.address)
-                .el("PayrollCode", &st.payroll_code)
-                .close("Staff");
-        }
-        x.close("StaffList");
-        Ok(x.finish())
-    })
+    xpm(
+        sim,
+        headers,
+        "GET staff.api/list",
+        "List",
+        Need::StaffRead,
+        false,
+        move |p, _, _| {
+            let mut x = XmlOut::new();
+            x.open("StaffList", &[]);
+            for st in &p.staff {
+                x.open("Staff", &[])
+                    .el("UUID", &st.uuid)
+                    .el("Name", &st.name)
+                    .el("Email", &st.email)
+                    .el("Phone", &st.phone)
+                    .el("Mobile", &st.mobile)
+                    .el("Address", &st.address)
+                    .el("PayrollCode", &st.payroll_code)
+                    .close("Staff");
+            }
+            x.close("StaffList");
+            Ok(x.finish())
+        },
+    )
     .await
 }
 

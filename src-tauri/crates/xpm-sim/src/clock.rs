@@ -88,7 +88,11 @@ mod tests {
         let c = SimClock::new(Some(start), 0.0);
         assert_eq!(c.now(), start, "scale 0 freezes the clock");
         c.advance(Duration::days(61));
-        assert_eq!(c.now(), start + Duration::days(61), "advance moves it exactly");
+        assert_eq!(
+            c.now(),
+            start + Duration::days(61),
+            "advance moves it exactly"
+        );
         c.advance(Duration::seconds(-5));
         assert_eq!(c.now(), start + Duration::days(61), "never moves back");
     }

@@ -14,7 +14,10 @@ use crate::state::FaultKind;
 /// gets headers (status 200, `Content-Length` set) and then a broken connection.
 pub fn dropped() -> Response {
     let stream = futures_util::stream::iter(vec![Err::<bytes::Bytes, std::io::Error>(
-        std::io::Error::new(std::io::ErrorKind::ConnectionReset, "xpm-sim dropped connection"),
+        std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "xpm-sim dropped connection",
+        ),
     )]);
     let mut r = Response::new(Body::from_stream(stream));
     r.headers_mut()

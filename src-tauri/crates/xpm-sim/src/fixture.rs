@@ -118,7 +118,14 @@ pub fn load_dir(dir: &Path, now: DateTime<Utc>) -> anyhow::Result<LoadedPractice
         Err(_) => None,
     };
     let tenant_id = pf.tenant_id.to_ascii_lowercase();
-    let mut practice = build_practice(&tenant_id, &pf.tenant_name, &clients, &groups, staff.as_ref(), now)?;
+    let mut practice = build_practice(
+        &tenant_id,
+        &pf.tenant_name,
+        &clients,
+        &groups,
+        staff.as_ref(),
+        now,
+    )?;
     practice.name = pf.tenant_name.clone();
     let mut tenants = vec![Tenant {
         tenant_id: tenant_id.clone(),
@@ -194,7 +201,9 @@ pub fn build_practice(
     let mut rel_nodes: Vec<(String, Node)> = Vec::new();
     let mut group_refs: Vec<(String, String, String)> = Vec::new();
     for n in clients {
-        let uuid = lc(n.child_value("UUID").ok_or_else(|| anyhow!("client without UUID"))?);
+        let uuid = lc(n
+            .child_value("UUID")
+            .ok_or_else(|| anyhow!("client without UUID"))?);
         let mut c = Client {
             uuid: uuid.clone(),
             modified: now,
@@ -266,7 +275,9 @@ pub fn build_practice(
         p.clients.insert(uuid, c);
     }
     for g in groups {
-        let uuid = lc(g.child_value("UUID").ok_or_else(|| anyhow!("group without UUID"))?);
+        let uuid = lc(g
+            .child_value("UUID")
+            .ok_or_else(|| anyhow!("group without UUID"))?);
         let mut grp = Group {
             uuid: uuid.clone(),
             name: g.child_text("Name").unwrap_or("").into(),
@@ -320,7 +331,10 @@ fn merge_relationship(p: &mut Practice, owner: &str, r: &Node) {
     else {
         return;
     };
-    let uuid = r.child_value("UUID").map(lc).unwrap_or_else(crate::state::new_uuid);
+    let uuid = r
+        .child_value("UUID")
+        .map(lc)
+        .unwrap_or_else(crate::state::new_uuid);
     // Already stored from the other side?
     if let Some(ex) = p.relationships.iter_mut().find(|x| {
         x.client == other && x.related == owner && model::reverse_label(&x.rtype) == label
@@ -347,8 +361,16 @@ fn merge_relationship(p: &mut Practice, owner: &str, r: &Node) {
         .map(|f| f as i64)
         .unwrap_or(0);
     let rel = Relationship {
-        uuid: if plain { uuid.clone() } else { crate::state::new_uuid() },
-        reverse_uuid: if plain { crate::state::new_uuid() } else { uuid },
+        uuid: if plain {
+            uuid.clone()
+        } else {
+            crate::state::new_uuid()
+        },
+        reverse_uuid: if plain {
+            crate::state::new_uuid()
+        } else {
+            uuid
+        },
         client,
         related,
         rtype,

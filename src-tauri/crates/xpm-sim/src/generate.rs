@@ -40,7 +40,10 @@ impl std::str::FromStr for GenSpec {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| format!("expected key=value, got {part}"))?;
-            let n: u64 = v.trim().parse().map_err(|_| format!("bad number in {part}"))?;
+            let n: u64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad number in {part}"))?;
             match k.trim() {
                 "groups" => g.groups = n as usize,
                 "clients" => g.clients = n as usize,
@@ -56,9 +59,30 @@ impl std::str::FromStr for GenSpec {
 }
 
 const SURNAMES: &[&str] = &[
-    "Fernhill", "O'Brien", "Nguyễn", "Müller", "Smith", "Papadopoulos", "D'Angelo", "Søren",
-    "Whitfield", "García", "Kowalski", "Tanaka", "Ó Súilleabháin", "Chen", "MacLeod", "Björk",
-    "Patel", "Brown", "Łukasiewicz", "Zhang", "Ferreira", "Novák", "Okafor", "Dubois",
+    "Fernhill",
+    "O'Brien",
+    "Nguyễn",
+    "Müller",
+    "Smith",
+    "Papadopoulos",
+    "D'Angelo",
+    "Søren",
+    "Whitfield",
+    "García",
+    "Kowalski",
+    "Tanaka",
+    "Ó Súilleabháin",
+    "Chen",
+    "MacLeod",
+    "Björk",
+    "Patel",
+    "Brown",
+    "Łukasiewicz",
+    "Zhang",
+    "Ferreira",
+    "Novák",
+    "Okafor",
+    "Dubois",
 ];
 const GIVEN: &[&str] = &[
     "Rowan", "Ivy", "Zoë", "Théo", "Maja", "Liam", "Aroha", "Siobhán", "Noah", "Chloé", "Mateo",
@@ -97,7 +121,9 @@ fn date(rng: &mut StdRng, from_year: i32, to_year: i32) -> NaiveDate {
 }
 
 fn digits(rng: &mut StdRng, n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
 }
 
 struct Gen {
@@ -113,10 +139,16 @@ impl Gen {
         if r < 0.25 {
             return;
         }
-        c.fields.insert(k.into(), if r < 0.6 { String::new() } else { v });
+        c.fields
+            .insert(k.into(), if r < 0.6 { String::new() } else { v });
     }
 
-    fn client(&mut self, name: String, structure: &str, individual: Option<(&str, &str)>) -> String {
+    fn client(
+        &mut self,
+        name: String,
+        structure: &str,
+        individual: Option<(&str, &str)>,
+    ) -> String {
         let uuid = uuid_from(&mut self.rng);
         let mut c = Client {
             uuid: uuid.clone(),
@@ -131,8 +163,13 @@ impl Gen {
             .collect::<String>()
             .to_lowercase();
         c.fields.insert("Name".into(), name);
-        c.fields.insert("Email".into(), format!("{slug}@example.com"));
-        let street = format!("{} {} Street", self.rng.gen_range(1..400), pick(&mut self.rng, SURNAMES));
+        c.fields
+            .insert("Email".into(), format!("{slug}@example.com"));
+        let street = format!(
+            "{} {} Street",
+            self.rng.gen_range(1..400),
+            pick(&mut self.rng, SURNAMES)
+        );
         c.fields.insert("Address".into(), street);
         c.fields.insert("City".into(), city.into());
         c.fields.insert("Region".into(), region.into());
@@ -142,7 +179,11 @@ impl Gen {
         self.opt(&mut c, "PostalAddress", po);
         self.opt(&mut c, "PostalCity", city.into());
         self.opt(&mut c, "PostalCountry", "Australia".into());
-        let ph = format!("0{} 5550 {}", self.rng.gen_range(2..9), digits(&mut self.rng, 4));
+        let ph = format!(
+            "0{} 5550 {}",
+            self.rng.gen_range(2..9),
+            digits(&mut self.rng, 4)
+        );
         c.fields.insert("Phone".into(), ph);
         self.opt(&mut c, "Fax", String::new());
         self.opt(&mut c, "Website", format!("https://{slug}.example.com"));
@@ -152,14 +193,18 @@ impl Gen {
             c.fields.insert("FirstName".into(), first.into());
             c.fields.insert("LastName".into(), last.into());
             self.opt(&mut c, "OtherName", String::new());
-            let dob = date(&mut self.rng, 1940, 2015).format("%Y-%m-%d").to_string();
+            let dob = date(&mut self.rng, 1940, 2015)
+                .format("%Y-%m-%d")
+                .to_string();
             c.fields.insert("DateOfBirth".into(), dob);
         } else {
             self.opt(&mut c, "DateOfBirth", String::new());
-            c.fields.insert("CompanyNumber".into(), digits(&mut self.rng, 9));
+            c.fields
+                .insert("CompanyNumber".into(), digits(&mut self.rng, 9));
         }
         if self.rng.gen_bool(0.9) {
-            c.fields.insert("TaxNumber".into(), digits(&mut self.rng, 9));
+            c.fields
+                .insert("TaxNumber".into(), digits(&mut self.rng, 9));
         }
         if individual.is_none() || self.rng.gen_bool(0.2) {
             let abn = digits(&mut self.rng, 11);
@@ -168,11 +213,16 @@ impl Gen {
                 format!("{} {} {} {}", &abn[..2], &abn[2..5], &abn[5..8], &abn[8..]),
             );
         }
-        c.fields.insert("BusinessStructure".into(), structure.into());
+        c.fields
+            .insert("BusinessStructure".into(), structure.into());
         c.fields.insert("BalanceMonth".into(), "6".into());
         let gst = self.rng.gen_bool(0.5);
-        c.fields.insert("PrepareGST".into(), if gst { "Yes" } else { "No" }.into());
-        c.fields.insert("GSTRegistered".into(), if gst { "Yes" } else { "No" }.into());
+        c.fields
+            .insert("PrepareGST".into(), if gst { "Yes" } else { "No" }.into());
+        c.fields.insert(
+            "GSTRegistered".into(),
+            if gst { "Yes" } else { "No" }.into(),
+        );
         if gst {
             let per = *pick(&mut self.rng, &["Monthly", "2 Monthly", "6 Monthly"]);
             c.fields.insert("GSTPeriod".into(), per.into());
@@ -181,7 +231,10 @@ impl Gen {
         } else {
             self.opt(&mut c, "GSTPeriod", String::new());
         }
-        c.fields.insert("PrepareActivityStatement".into(), if gst { "Yes" } else { "No" }.into());
+        c.fields.insert(
+            "PrepareActivityStatement".into(),
+            if gst { "Yes" } else { "No" }.into(),
+        );
         c.fields.insert("PrepareTaxReturn".into(), "Yes".into());
         let staff_i = self.rng.gen_range(0..self.p.staff.len());
         c.account_manager = Some(Some(self.p.staff[staff_i].uuid.clone()));
@@ -191,7 +244,11 @@ impl Gen {
         } else {
             Some(None)
         };
-        c.billing_client = if self.rng.gen_bool(0.5) { Some(None) } else { None };
+        c.billing_client = if self.rng.gen_bool(0.5) {
+            Some(None)
+        } else {
+            None
+        };
         c.archived = self.rng.gen_bool(0.03);
         self.p.clients.insert(uuid.clone(), c);
         uuid
@@ -199,7 +256,10 @@ impl Gen {
 
     #[allow(clippy::too_many_arguments)]
     fn rel(&mut self, client: &str, related: &str, t: &str, shares: i64, pct: &str) {
-        let start = self.rng.gen_bool(0.8).then(|| date(&mut self.rng, 2005, 2023));
+        let start = self
+            .rng
+            .gen_bool(0.8)
+            .then(|| date(&mut self.rng, 2005, 2023));
         let end = (self.rng.gen_bool(0.08)).then(|| date(&mut self.rng, 2024, 2025));
         let uuid = uuid_from(&mut self.rng);
         let reverse_uuid = uuid_from(&mut self.rng);
@@ -254,7 +314,11 @@ pub fn generate(spec: &GenSpec, now: DateTime<Utc>) -> LoadedPractice {
         let surname = *pick(&mut g.rng, SURNAMES);
         let mut members: Vec<String> = Vec::new();
         let a1_first = *pick(&mut g.rng, GIVEN);
-        let a1 = g.client(format!("{a1_first} {surname}"), "Individual", Some((a1_first, surname)));
+        let a1 = g.client(
+            format!("{a1_first} {surname}"),
+            "Individual",
+            Some((a1_first, surname)),
+        );
         members.push(a1.clone());
         let mut a2 = None;
         if size >= 2 {
@@ -272,7 +336,15 @@ pub fn generate(spec: &GenSpec, now: DateTime<Utc>) -> LoadedPractice {
             let n = members.len();
             let id = match kind % 8 {
                 0 => {
-                    let suffix = *pick(&mut g.rng, &["Holdings Pty Ltd", "& Sons Pty Ltd", "Pty Ltd", "<Beta> Widgets Pty Ltd"]);
+                    let suffix = *pick(
+                        &mut g.rng,
+                        &[
+                            "Holdings Pty Ltd",
+                            "& Sons Pty Ltd",
+                            "Pty Ltd",
+                            "<Beta> Widgets Pty Ltd",
+                        ],
+                    );
                     let id = g.client(format!("{surname} {suffix}"), "Company", None);
                     for (k, a) in adults.iter().enumerate() {
                         g.rel(&id, a, "Director", 0, "0");
@@ -289,7 +361,11 @@ pub fn generate(spec: &GenSpec, now: DateTime<Utc>) -> LoadedPractice {
                     id
                 }
                 1 => {
-                    let id = g.client(format!("{surname} Nominees Pty Ltd"), "Trustee Company", None);
+                    let id = g.client(
+                        format!("{surname} Nominees Pty Ltd"),
+                        "Trustee Company",
+                        None,
+                    );
                     g.rel(&id, &a1, "Director", 0, "0");
                     g.rel(&id, &a1, "Secretary", 0, "0");
                     id
@@ -405,20 +481,45 @@ mod tests {
         let b = generate(&spec, now);
         assert_eq!(a.practice.groups.len(), 30, "groups as asked");
         assert_eq!(a.practice.clients.len(), 200, "clients as asked");
-        assert_eq!(a.practice.tenant_id, b.practice.tenant_id, "same seed, same tenant");
-        let mut na: Vec<_> = a.practice.clients.values().map(|c| c.name().to_string()).collect();
-        let mut nb: Vec<_> = b.practice.clients.values().map(|c| c.name().to_string()).collect();
+        assert_eq!(
+            a.practice.tenant_id, b.practice.tenant_id,
+            "same seed, same tenant"
+        );
+        let mut na: Vec<_> = a
+            .practice
+            .clients
+            .values()
+            .map(|c| c.name().to_string())
+            .collect();
+        let mut nb: Vec<_> = b
+            .practice
+            .clients
+            .values()
+            .map(|c| c.name().to_string())
+            .collect();
         na.sort();
         nb.sort();
         assert_eq!(na, nb, "same seed, same names");
         assert!(na.iter().any(|n| n.contains('&')), "names with &");
         assert!(na.iter().any(|n| !n.is_ascii()), "non-ASCII names");
-        assert!(a.practice.clients.values().any(|c| c.archived), "some archived");
         assert!(
-            a.practice.clients.values().any(|c| c.structure() == "Individual Trustee"),
+            a.practice.clients.values().any(|c| c.archived),
+            "some archived"
+        );
+        assert!(
+            a.practice
+                .clients
+                .values()
+                .any(|c| c.structure() == "Individual Trustee"),
             "custom structure"
         );
-        assert!(a.practice.relationships.iter().any(|r| r.shares > 0), "shares");
-        assert!(a.practice.relationships.iter().any(|r| r.percentage != "0"), "percentages");
+        assert!(
+            a.practice.relationships.iter().any(|r| r.shares > 0),
+            "shares"
+        );
+        assert!(
+            a.practice.relationships.iter().any(|r| r.percentage != "0"),
+            "percentages"
+        );
     }
 }

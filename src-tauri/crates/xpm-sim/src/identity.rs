@@ -129,7 +129,10 @@ pub async fn authorize(
     let pending = {
         let id = lock(&sim.identity);
         let Some(app) = id.apps.get(client_id) else {
-            return error_page("unauthorized_client", "Unknown client or client not enabled");
+            return error_page(
+                "unauthorized_client",
+                "Unknown client or client not enabled",
+            );
         };
         if !redirect_shape_ok(redirect_uri, &s) {
             return error_page(
@@ -138,7 +141,10 @@ pub async fn authorize(
             );
         }
         if !redirect_registered(redirect_uri, &app.redirect_uris, &s) {
-            return error_page("invalid_request", "Invalid redirect_uri: not registered for this app");
+            return error_page(
+                "invalid_request",
+                "Invalid redirect_uri: not registered for this app",
+            );
         }
         if get("response_type") != "code" {
             return error_page("unsupported_response_type", "response_type must be code");
@@ -147,7 +153,10 @@ pub async fn authorize(
             return error_page("invalid_scope", "No scope requested");
         }
         if let Some(bad) = scope.iter().find(|sc| !app.allowed_scopes.contains(sc)) {
-            return error_page("invalid_scope", &format!("Scope not allowed for this app: {bad}"));
+            return error_page(
+                "invalid_scope",
+                &format!("Scope not allowed for this app: {bad}"),
+            );
         }
         if get("code_challenge").is_empty() || get("code_challenge_method") != "S256" {
             return error_page(
@@ -229,10 +238,7 @@ fn signin_page(sim: &Sim, rid: &str, err: Option<&str>) -> String {
 }
 
 /// `POST /identity/connect/authorize/signin`: checks the fixture user and shows consent.
-pub async fn signin(
-    State(sim): State<Shared>,
-    Form(f): Form<HashMap<String, String>>,
-) -> Response {
+pub async fn signin(State(sim): State<Shared>, Form(f): Form<HashMap<String, String>>) -> Response {
     sim.count("POST /identity/connect/authorize/signin", None);
     let rid = f.get("request_id").cloned().unwrap_or_default();
     let email = f.get("email").cloned().unwrap_or_default();
@@ -248,8 +254,12 @@ pub async fn signin(
         .cloned()
     else {
         drop(id);
-        return Html(signin_page(&sim, &rid, Some("Your email or password is incorrect")))
-            .into_response();
+        return Html(signin_page(
+            &sim,
+            &rid,
+            Some("Your email or password is incorrect"),
+        ))
+        .into_response();
     };
     let (app, scope) = {
         let p = id.pending.get_mut(&rid).expect("checked above");
@@ -320,8 +330,11 @@ pub async fn consent(
             }
             return redirect_to(&p.redirect_uri, &params);
         }
-        return Html(page("Access denied", "<p id=\"denied\">You cancelled the connection.</p>"))
-            .into_response();
+        return Html(page(
+            "Access denied",
+            "<p id=\"denied\">You cancelled the connection.</p>",
+        ))
+        .into_response();
     }
     let tenant = f.get("tenant_id").cloned().unwrap_or_default();
     {
@@ -438,8 +451,7 @@ pub fn s256(verifier: &str) -> String {
 
 fn verifier_ok(v: &str) -> bool {
     (43..=128).contains(&v.len())
-        && v
-            .chars()
+        && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
 }
 
@@ -606,10 +618,7 @@ fn issue(sim: &Sim, id: &mut Identity, grant_idx: usize, nonce: Option<&str>) ->
 }
 
 /// `POST /connect/token` (reference §5.2, §5.5, §5.7).
-pub async fn token(
-    State(sim): State<Shared>,
-    Form(f): Form<HashMap<String, String>>,
-) -> Response {
+pub async fn token(State(sim): State<Shared>, Form(f): Form<HashMap<String, String>>) -> Response {
     sim.count("POST /connect/token", None);
     let fault = sim.take_fault("/connect/token");
     if let Some(r) = faults::before(&fault).await {
@@ -733,12 +742,17 @@ pub async fn revocation(
         }
         None => {}
     }
-    let grant = id.refresh.get(&token).map(|r| r.grant).or_else(|| {
-        jwt_claims(&sim, &token).and_then(|c| id.access.get(&c.jti).map(|a| a.grant))
-    });
+    let grant =
+        id.refresh.get(&token).map(|r| r.grant).or_else(|| {
+            jwt_claims(&sim, &token).and_then(|c| id.access.get(&c.jti).map(|a| a.grant))
+        });
     if let Some(gi) = grant {
         let g = id.grants[gi].clone();
-        if client_id.as_deref().map(|c| c == g.client_id).unwrap_or(true) {
+        if client_id
+            .as_deref()
+            .map(|c| c == g.client_id)
+            .unwrap_or(true)
+        {
             revoke_user_app(&mut id, &g.user_id, &g.client_id);
         }
     }
@@ -755,8 +769,8 @@ pub fn jwt_claims(sim: &Sim, token: &str) -> Option<ReadClaims> {
     v.required_spec_claims.clear();
     let key = jsonwebtoken::DecodingKey::from_secret(&sim.jwt_secret).ok()?;
     jsonwebtoken::decode::<ReadClaims>(token, &key, &v)
-    .ok()
-    .map(|d| d.claims)
+        .ok()
+        .map(|d| d.claims)
 }
 
 /// Why a bearer token was refused.
@@ -854,7 +868,7 @@ pub async fn connections(
     };
     if sim.settings().connections_count_app_limit {
         if let Err(r) = crate::limits::app_only(&sim) {
-            return r;
+            return *r;
         }
     }
     let id = lock(&sim.identity);
@@ -888,10 +902,16 @@ pub async fn delete_connection(
     };
     let mut id = lock(&sim.identity);
     let before = id.connections.len();
-    id.connections
-        .retain(|c| !(c.id == cid && c.user_id == caller.user_id && c.client_id == caller.client_id));
+    id.connections.retain(|c| {
+        !(c.id == cid && c.user_id == caller.user_id && c.client_id == caller.client_id)
+    });
     if id.connections.len() == before {
-        return problem(StatusCode::NOT_FOUND, "NotFound", "Connection not found", false);
+        return problem(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "Connection not found",
+            false,
+        );
     }
     StatusCode::NO_CONTENT.into_response()
 }

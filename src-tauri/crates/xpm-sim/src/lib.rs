@@ -240,7 +240,10 @@ pub fn build_state(cfg: &SimConfig) -> anyhow::Result<Arc<state::Sim>> {
     let apps = if cfg.apps.is_empty() {
         vec![App {
             client_id: DEFAULT_CLIENT_ID.into(),
-            redirect_uris: DEFAULT_REDIRECT_URIS.iter().map(|s| s.to_string()).collect(),
+            redirect_uris: DEFAULT_REDIRECT_URIS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             allowed_scopes: ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
         }]
     } else {
@@ -298,7 +301,10 @@ pub fn router(sim: Arc<state::Sim>) -> Router {
     Router::new()
         .route("/identity/connect/authorize", get(identity::authorize))
         .route("/identity/connect/authorize/signin", post(identity::signin))
-        .route("/identity/connect/authorize/consent", post(identity::consent))
+        .route(
+            "/identity/connect/authorize/consent",
+            post(identity::consent),
+        )
         .route("/connect/token", post(identity::token))
         .route("/connect/revocation", post(identity::revocation))
         .route("/connect/userinfo", get(identity::userinfo))

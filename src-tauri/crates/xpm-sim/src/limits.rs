@@ -67,18 +67,21 @@ pub fn too_many(sim: &Sim, problem: &str, retry_after: Option<u64>, rem: Remaini
 }
 
 /// Counts one call against the app-wide minute window. `Ok(remaining)` or a 429.
-pub fn app_only(sim: &Sim) -> Result<u32, Response> {
+pub fn app_only(sim: &Sim) -> Result<u32, Box<Response>> {
     let s = sim.settings();
     let now = sim.now();
     let mut l = lock(&sim.limits);
-    if l.app_start.map(|t| now >= t + Duration::minutes(1)).unwrap_or(true) {
+    if l.app_start
+        .map(|t| now >= t + Duration::minutes(1))
+        .unwrap_or(true)
+    {
         l.app_start = Some(now);
         l.app_count = 0;
     }
     if l.app_count >= s.app_minute_limit {
         let end = l.app_start.unwrap_or(now) + Duration::minutes(1);
         drop(l);
-        return Err(too_many(
+        return Err(Box::new(too_many(
             sim,
             "appminute",
             Some(secs_until(end, now)),
@@ -86,7 +89,7 @@ pub fn app_only(sim: &Sim) -> Result<u32, Response> {
                 app_minute: Some(0),
                 ..Remaining::default()
             },
-        ));
+        )));
     }
     l.app_count += 1;
     Ok(s.app_minute_limit - l.app_count)
@@ -112,16 +115,22 @@ pub fn tenant_acquire(
     sim: &Arc<Sim>,
     tenant: &str,
     app_remaining: u32,
-) -> Result<(Permit, Remaining), Response> {
+) -> Result<(Permit, Remaining), Box<Response>> {
     let s = sim.settings();
     let now = sim.now();
     let mut l = lock(&sim.limits);
     let w = l.tenants.entry(tenant.to_string()).or_default();
-    if w.minute_start.map(|t| now >= t + Duration::minutes(1)).unwrap_or(true) {
+    if w.minute_start
+        .map(|t| now >= t + Duration::minutes(1))
+        .unwrap_or(true)
+    {
         w.minute_start = Some(now);
         w.minute_count = 0;
     }
-    if w.day_start.map(|t| now >= t + Duration::days(1)).unwrap_or(true) {
+    if w.day_start
+        .map(|t| now >= t + Duration::days(1))
+        .unwrap_or(true)
+    {
         w.day_start = Some(now);
         w.day_count = 0;
     }
@@ -133,19 +142,34 @@ pub fn tenant_acquire(
     if w.in_flight >= s.concurrent_limit {
         let r = rem(w);
         drop(l);
-        return Err(too_many(sim, "concurrent", s.concurrent_retry_after, r));
+        return Err(Box::new(too_many(
+            sim,
+            "concurrent",
+            s.concurrent_retry_after,
+            r,
+        )));
     }
     if w.day_count >= s.day_limit {
         let end = w.day_start.unwrap_or(now) + Duration::days(1);
         let r = rem(w);
         drop(l);
-        return Err(too_many(sim, "day", Some(secs_until(end, now)), r));
+        return Err(Box::new(too_many(
+            sim,
+            "day",
+            Some(secs_until(end, now)),
+            r,
+        )));
     }
     if w.minute_count >= s.minute_limit {
         let end = w.minute_start.unwrap_or(now) + Duration::minutes(1);
         let r = rem(w);
         drop(l);
-        return Err(too_many(sim, "minute", Some(secs_until(end, now)), r));
+        return Err(Box::new(too_many(
+            sim,
+            "minute",
+            Some(secs_until(end, now)),
+            r,
+        )));
     }
     w.minute_count += 1;
     w.day_count += 1;

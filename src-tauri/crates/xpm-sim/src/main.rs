@@ -1,5 +1,7 @@
 //! `xpm-sim serve --port … --fixture DIR | --generate … [--auto-approve] [--time-scale N]`:
-//! runs the simulator for the demo and benchmarks (always on 127.0.0.1).
+//! runs the simulator for the demo and benchmarks (always on 127.0.0.1). Prints one JSON
+//! line (`ready`, `startup_ms`, URLs, practices, users) on stdout when listening; logs every
+//! request on stderr (`RUST_LOG` filters).
 
 use std::path::PathBuf;
 
@@ -7,7 +9,10 @@ use clap::{Parser, Subcommand};
 use xpm_sim::{AutoApprove, GenSpec, PracticeSource, SimConfig};
 
 #[derive(Parser)]
-#[command(name = "xpm-sim", about = "Simulator of Xero identity and XPM 3.1 (loopback only)")]
+#[command(
+    name = "xpm-sim",
+    about = "Simulator of Xero identity and XPM 3.1 (loopback only)"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -47,6 +52,7 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -307,7 +307,10 @@ impl Practice {
                 } else {
                     self.clients.get(u).map(|c| c.name().to_string())
                 };
-                x.open(name, &[]).el("UUID", u).el("Name", &n.unwrap_or_default()).close(name);
+                x.open(name, &[])
+                    .el("UUID", u)
+                    .el("Name", &n.unwrap_or_default())
+                    .close(name);
             }
         }
     }
@@ -395,11 +398,15 @@ impl Practice {
                     .el("Percentage", &r.percentage)
                     .el(
                         "StartDate",
-                        &r.start.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                        &r.start
+                            .map(|d| d.format("%Y-%m-%d").to_string())
+                            .unwrap_or_default(),
                     )
                     .el(
                         "EndDate",
-                        &r.end.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                        &r.end
+                            .map(|d| d.format("%Y-%m-%d").to_string())
+                            .unwrap_or_default(),
                     )
                     .close("Relationship");
             }
@@ -488,7 +495,11 @@ mod tests {
 
     #[test]
     fn masks_all_but_last_three() {
-        assert_eq!(mask_tax("123456321"), "******321", "reference §2.1 example ******321");
+        assert_eq!(
+            mask_tax("123456321"),
+            "******321",
+            "reference §2.1 example ******321"
+        );
         assert_eq!(mask_tax("12"), "**");
     }
 
@@ -503,7 +514,11 @@ mod tests {
     #[test]
     fn request_value_sets() {
         assert_eq!(gst_period_from_request("2"), Some("2 Monthly"));
-        assert_eq!(gst_period_from_request("Monthly"), None, "request set is 1, 2, 6");
+        assert_eq!(
+            gst_period_from_request("Monthly"),
+            None,
+            "request set is 1, 2, 6"
+        );
         assert_eq!(balance_month_from_request("Jun"), Some(6));
         assert_eq!(balance_month_from_request("6"), Some(6));
         assert_eq!(balance_month_from_request("13"), None);

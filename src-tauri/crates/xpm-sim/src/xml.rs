@@ -66,9 +66,8 @@ impl Node {
                     }
                 }
                 Event::GeneralRef(r) => {
-                    let s = if let Some(ch) = r
-                        .resolve_char_ref()
-                        .map_err(|e| XmlError(e.to_string()))?
+                    let s = if let Some(ch) =
+                        r.resolve_char_ref().map_err(|e| XmlError(e.to_string()))?
                     {
                         ch.to_string()
                     } else {
@@ -159,9 +158,8 @@ impl XmlOut {
     /// An empty document starting with `<?xml version="1.0" encoding="utf-8"?>`.
     pub fn with_prolog() -> Self {
         let mut x = Self::new();
-        let _ = x
-            .w
-            .write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)));
+        let _ =
+            x.w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)));
         x
     }
 
@@ -244,7 +242,11 @@ mod tests {
         )
         .expect("well-formed");
         assert_eq!(n.child_text("Name"), Some("A & B <x> é"));
-        assert_eq!(n.child_text("Fax"), Some(""), "empty element is present-but-empty");
+        assert_eq!(
+            n.child_text("Fax"),
+            Some(""),
+            "empty element is present-but-empty"
+        );
         assert_eq!(n.child_text("Web"), Some(""));
         assert_eq!(n.child_text("Phone"), None, "absent element is None");
         assert_eq!(n.child("add").and_then(|a| a.attr("uuid")), Some("u&1"));
@@ -259,7 +261,10 @@ mod tests {
     #[test]
     fn writer_escapes_special_characters() {
         let mut x = XmlOut::new();
-        x.open("R", &[]).el("N", "A & <B> 'c' \"d\"").empty("E").close("R");
+        x.open("R", &[])
+            .el("N", "A & <B> 'c' \"d\"")
+            .empty("E")
+            .close("R");
         let s = x.finish();
         assert!(s.contains("A &amp; &lt;B&gt;"), "{s}");
         assert!(s.contains("<E/>") || s.contains("<E />"), "{s}");

@@ -12,10 +12,13 @@ pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 /// A registered redirect URI of the default app.
 pub const REDIRECT: &str = "http://localhost:47615/callback";
 /// The scopes the desktop app asks for (reference §5.4 suggestion, plus staff.read).
-pub const SCOPE: &str = "openid profile email offline_access practicemanager.client practicemanager.staff.read";
+pub const SCOPE: &str =
+    "openid profile email offline_access practicemanager.client practicemanager.staff.read";
 
 pub async fn sim() -> SimServer {
-    start(SimConfig::for_tests()).await.expect("simulator starts")
+    start(SimConfig::for_tests())
+        .await
+        .expect("simulator starts")
 }
 
 pub fn http() -> reqwest::Client {
@@ -80,10 +83,18 @@ pub async fn token_form(
     c: &reqwest::Client,
     form: &[(&str, &str)],
 ) -> (StatusCode, serde_json::Value) {
-    let r = c.post(&s.urls.token_url).form(form).send().await.expect("token call");
+    let r = c
+        .post(&s.urls.token_url)
+        .form(form)
+        .send()
+        .await
+        .expect("token call");
     let st = r.status();
     let t = r.text().await.expect("body");
-    (st, serde_json::from_str(&t).unwrap_or(serde_json::Value::Null))
+    (
+        st,
+        serde_json::from_str(&t).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 pub async fn exchange(
@@ -106,7 +117,11 @@ pub async fn exchange(
     .await
 }
 
-pub async fn refresh(s: &SimServer, c: &reqwest::Client, rt: &str) -> (StatusCode, serde_json::Value) {
+pub async fn refresh(
+    s: &SimServer,
+    c: &reqwest::Client,
+    rt: &str,
+) -> (StatusCode, serde_json::Value) {
     token_form(
         s,
         c,
@@ -150,7 +165,9 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, k: &str) -> Option<String> {
-        self.headers.get(k).map(|v| v.to_str().unwrap_or("").to_string())
+        self.headers
+            .get(k)
+            .map(|v| v.to_str().unwrap_or("").to_string())
     }
 }
 
@@ -171,7 +188,9 @@ pub async fn call(
         rb = rb.header("Xero-Tenant-Id", t);
     }
     if let Some(b) = body {
-        rb = rb.header("Content-Type", "application/xml").body(b.to_string());
+        rb = rb
+            .header("Content-Type", "application/xml")
+            .body(b.to_string());
     }
     let r = rb.send().await.expect("XPM call");
     Resp {
@@ -182,15 +201,42 @@ pub async fn call(
 }
 
 pub async fn get(s: &SimServer, c: &reqwest::Client, token: &str, path: &str) -> Resp {
-    call(s, c, token, Some(SMALL_TENANT), reqwest::Method::GET, path, None).await
+    call(
+        s,
+        c,
+        token,
+        Some(SMALL_TENANT),
+        reqwest::Method::GET,
+        path,
+        None,
+    )
+    .await
 }
 
 pub async fn post(s: &SimServer, c: &reqwest::Client, token: &str, path: &str, body: &str) -> Resp {
-    call(s, c, token, Some(SMALL_TENANT), reqwest::Method::POST, path, Some(body)).await
+    call(
+        s,
+        c,
+        token,
+        Some(SMALL_TENANT),
+        reqwest::Method::POST,
+        path,
+        Some(body),
+    )
+    .await
 }
 
 pub async fn put(s: &SimServer, c: &reqwest::Client, token: &str, path: &str, body: &str) -> Resp {
-    call(s, c, token, Some(SMALL_TENANT), reqwest::Method::PUT, path, Some(body)).await
+    call(
+        s,
+        c,
+        token,
+        Some(SMALL_TENANT),
+        reqwest::Method::PUT,
+        path,
+        Some(body),
+    )
+    .await
 }
 
 pub fn status_of(body: &str) -> String {

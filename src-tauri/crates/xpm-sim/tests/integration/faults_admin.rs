@@ -14,12 +14,20 @@ async fn status_faults_then_recovery() {
     let s = sim().await;
     let c = http();
     let t = login(&s, &c).await;
-    s.admin.inject(FaultKind::Status500, 2, Some("clientgroup.api/list"));
+    s.admin
+        .inject(FaultKind::Status500, 2, Some("clientgroup.api/list"));
     s.admin.inject(FaultKind::Status503, 1, Some("staff.api"));
     for _ in 0..2 {
-        assert_eq!(get(&s, &c, &t, "clientgroup.api/list").await.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            get(&s, &c, &t, "clientgroup.api/list").await.status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
-    assert_eq!(get(&s, &c, &t, "clientgroup.api/list").await.status, StatusCode::OK, "only N× 500");
+    assert_eq!(
+        get(&s, &c, &t, "clientgroup.api/list").await.status,
+        StatusCode::OK,
+        "only N× 500"
+    );
     let r = get(&s, &c, &t, "staff.api/list").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.body.contains("ServiceNotAvailable"));
@@ -30,7 +38,8 @@ async fn lost_add_response_is_applied_on_the_server() {
     let s = sim().await;
     let c = http();
     let t = login(&s, &c).await;
-    s.admin.inject(FaultKind::LoseResponse, 1, Some("client.api/add"));
+    s.admin
+        .inject(FaultKind::LoseResponse, 1, Some("client.api/add"));
     let r = c
         .post(format!("{}/client.api/add", s.urls.xpm_base))
         .bearer_auth(&t)
@@ -43,7 +52,13 @@ async fn lost_add_response_is_applied_on_the_server() {
         Ok(resp) => resp.text().await.is_err(),
     };
     assert!(failed, "the client never sees the answer");
-    assert!(s.admin.find_client(SMALL_TENANT, "Lost Response Pty Ltd").unwrap().is_some(), "but the add was applied");
+    assert!(
+        s.admin
+            .find_client(SMALL_TENANT, "Lost Response Pty Ltd")
+            .unwrap()
+            .is_some(),
+        "but the add was applied"
+    );
 }
 
 #[tokio::test]
@@ -52,15 +67,28 @@ async fn lost_refresh_response_then_grace_retry() {
     let c = http();
     let tk = login_with(&s, &c, SCOPE).await;
     let rt = tk["refresh_token"].as_str().unwrap();
-    s.admin.inject(FaultKind::LoseResponse, 1, Some("/connect/token"));
-    let r = c.post(&s.urls.token_url).form(&[("grant_type", "refresh_token"), ("client_id", xpm_sim::DEFAULT_CLIENT_ID), ("refresh_token", rt)]).send().await;
+    s.admin
+        .inject(FaultKind::LoseResponse, 1, Some("/connect/token"));
+    let r = c
+        .post(&s.urls.token_url)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", xpm_sim::DEFAULT_CLIENT_ID),
+            ("refresh_token", rt),
+        ])
+        .send()
+        .await;
     let failed = match r {
         Err(_) => true,
         Ok(resp) => resp.text().await.is_err(),
     };
     assert!(failed, "refresh response lost");
     let (st, t2) = refresh(&s, &c, rt).await;
-    assert_eq!(st, StatusCode::OK, "retry with the old token inside the grace period");
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "retry with the old token inside the grace period"
+    );
     assert!(t2["refresh_token"].as_str().is_some());
 }
 
@@ -69,21 +97,38 @@ async fn truncated_malformed_and_dropped() {
     let s = sim().await;
     let c = http();
     let t = login(&s, &c).await;
-    s.admin.inject(FaultKind::Truncate, 1, Some("clientgroup.api/list"));
+    s.admin
+        .inject(FaultKind::Truncate, 1, Some("clientgroup.api/list"));
     let r = get(&s, &c, &t, "clientgroup.api/list").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(Node::parse(&r.body).is_err(), "truncated XML does not parse");
-    s.admin.inject(FaultKind::Malformed, 1, Some("clientgroup.api/list"));
+    assert!(
+        Node::parse(&r.body).is_err(),
+        "truncated XML does not parse"
+    );
+    s.admin
+        .inject(FaultKind::Malformed, 1, Some("clientgroup.api/list"));
     let r = get(&s, &c, &t, "clientgroup.api/list").await;
-    assert!(Node::parse(&r.body).is_err(), "malformed XML does not parse");
+    assert!(
+        Node::parse(&r.body).is_err(),
+        "malformed XML does not parse"
+    );
     s.admin.inject(FaultKind::Drop, 1, None);
-    let r = c.get(format!("{}/clientgroup.api/list", s.urls.xpm_base)).bearer_auth(&t).header("Xero-Tenant-Id", SMALL_TENANT).send().await;
+    let r = c
+        .get(format!("{}/clientgroup.api/list", s.urls.xpm_base))
+        .bearer_auth(&t)
+        .header("Xero-Tenant-Id", SMALL_TENANT)
+        .send()
+        .await;
     let failed = match r {
         Err(_) => true,
         Ok(resp) => resp.text().await.is_err(),
     };
     assert!(failed, "dropped connection");
-    assert_eq!(get(&s, &c, &t, "clientgroup.api/list").await.status, StatusCode::OK, "then normal");
+    assert_eq!(
+        get(&s, &c, &t, "clientgroup.api/list").await.status,
+        StatusCode::OK,
+        "then normal"
+    );
 }
 
 #[tokio::test]
@@ -92,10 +137,17 @@ async fn admin_revoke_and_expire_tokens() {
     let c = http();
     let t = login(&s, &c).await;
     s.admin.expire_access_tokens();
-    assert_eq!(get(&s, &c, &t, "clientgroup.api/list").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(&s, &c, &t, "clientgroup.api/list").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let t = login(&s, &c).await;
     s.admin.revoke_user("ivy@smallpractice.example");
-    assert_eq!(get(&s, &c, &t, "clientgroup.api/list").await.status, StatusCode::UNAUTHORIZED, "revoked grant");
+    assert_eq!(
+        get(&s, &c, &t, "clientgroup.api/list").await.status,
+        StatusCode::UNAUTHORIZED,
+        "revoked grant"
+    );
 }
 
 #[tokio::test]
@@ -111,20 +163,66 @@ async fn counters_and_http_admin_api() {
     assert_eq!(k.per_endpoint.get("POST /connect/token"), Some(&1));
     // Same controls over HTTP.
     let a = &s.urls.admin_base;
-    let r = c.post(format!("{a}/faults")).json_body(r#"{"kind":"status500","count":1,"path":"staff.api"}"#).send().await.unwrap();
+    let r = c
+        .post(format!("{a}/faults"))
+        .json_body(r#"{"kind":"status500","count":1,"path":"staff.api"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(get(&s, &c, &t, "staff.api/list").await.status, StatusCode::INTERNAL_SERVER_ERROR);
-    let r = c.put(format!("{a}/settings")).json_body(r#"{"day_limit":1000}"#).send().await.unwrap();
+    assert_eq!(
+        get(&s, &c, &t, "staff.api/list").await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let r = c
+        .put(format!("{a}/settings"))
+        .json_body(r#"{"day_limit":1000}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(s.admin.settings().day_limit, 1000, "settings patched over HTTP");
-    let r = c.post(format!("{a}/data/{SMALL_TENANT}/rename")).json_body(r#"{"client":"00000000-aaaa-4bbb-8ccc-000000000002","name":"Rowan J Fernhill"}"#).send().await.unwrap();
+    assert_eq!(
+        s.admin.settings().day_limit,
+        1000,
+        "settings patched over HTTP"
+    );
+    let r = c
+        .post(format!("{a}/data/{SMALL_TENANT}/rename"))
+        .json_body(r#"{"client":"00000000-aaaa-4bbb-8ccc-000000000002","name":"Rowan J Fernhill"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(get(&s, &c, &t, "client.api/get/00000000-aaaa-4bbb-8ccc-000000000002").await.body.contains("Rowan J Fernhill"));
-    let k: serde_json::Value = serde_json::from_str(&c.get(format!("{a}/counters")).send().await.unwrap().text().await.unwrap()).unwrap();
+    assert!(get(
+        &s,
+        &c,
+        &t,
+        "client.api/get/00000000-aaaa-4bbb-8ccc-000000000002"
+    )
+    .await
+    .body
+    .contains("Rowan J Fernhill"));
+    let k: serde_json::Value = serde_json::from_str(
+        &c.get(format!("{a}/counters"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     assert!(k["per_endpoint"]["GET staff.api/list"].as_u64().is_some());
     let before = s.admin.now();
-    c.post(format!("{a}/clock/advance")).json_body(r#"{"seconds":3600}"#).send().await.unwrap();
-    assert!(s.admin.now() - before >= chrono::Duration::seconds(3600), "clock advanced over HTTP");
+    c.post(format!("{a}/clock/advance"))
+        .json_body(r#"{"seconds":3600}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        s.admin.now() - before >= chrono::Duration::seconds(3600),
+        "clock advanced over HTTP"
+    );
 }
 
 trait JsonBody {
@@ -133,7 +231,8 @@ trait JsonBody {
 
 impl JsonBody for reqwest::RequestBuilder {
     fn json_body(self, s: &str) -> Self {
-        self.header("Content-Type", "application/json").body(s.to_string())
+        self.header("Content-Type", "application/json")
+            .body(s.to_string())
     }
 }
 
@@ -146,17 +245,51 @@ async fn admin_data_changes_for_reconciliation() {
     let anna = "00000000-aaaa-4bbb-8ccc-000000000009";
     let g1 = "00000000-aaaa-4bbb-8ccc-0000000000f1";
     let g2 = "00000000-aaaa-4bbb-8ccc-0000000000f2";
-    s.admin.set_client_field(SMALL_TENANT, rowan, "BusinessNumber", Some("51 824 753 556")).unwrap();
-    let rel = s.admin.add_relationship(SMALL_TENANT, anna, rowan, "Spouse", 0, "0", None, None).unwrap();
-    s.admin.end_relationship(SMALL_TENANT, &rel, chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap()).unwrap();
-    s.admin.move_group_member(SMALL_TENANT, anna, Some(g2), Some(g1)).unwrap();
+    s.admin
+        .set_client_field(
+            SMALL_TENANT,
+            rowan,
+            "BusinessNumber",
+            Some("51 824 753 556"),
+        )
+        .unwrap();
+    let rel = s
+        .admin
+        .add_relationship(SMALL_TENANT, anna, rowan, "Spouse", 0, "0", None, None)
+        .unwrap();
+    s.admin
+        .end_relationship(
+            SMALL_TENANT,
+            &rel,
+            chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
+        )
+        .unwrap();
+    s.admin
+        .move_group_member(SMALL_TENANT, anna, Some(g2), Some(g1))
+        .unwrap();
     s.admin.set_archived(SMALL_TENANT, rowan, true).unwrap();
-    let b = get(&s, &c, &t, &format!("client.api/get/{rowan}")).await.body;
-    assert!(b.contains("<BusinessNumber>51 824 753 556</BusinessNumber>") && b.contains("<IsArchived>Yes</IsArchived>"));
-    assert!(b.contains("<EndDate>2025-06-30</EndDate>"), "ended relationship visible");
-    let g = get(&s, &c, &t, &format!("clientgroup.api/get/{g1}")).await.body;
-    assert!(g.contains(anna) && !g.contains(rowan), "moved in; archived dropped");
-    assert_eq!(s.admin.set_archived(SMALL_TENANT, "nope", true), Err(xpm_sim::AdminError::UnknownClient("nope".into())));
+    let b = get(&s, &c, &t, &format!("client.api/get/{rowan}"))
+        .await
+        .body;
+    assert!(
+        b.contains("<BusinessNumber>51 824 753 556</BusinessNumber>")
+            && b.contains("<IsArchived>Yes</IsArchived>")
+    );
+    assert!(
+        b.contains("<EndDate>2025-06-30</EndDate>"),
+        "ended relationship visible"
+    );
+    let g = get(&s, &c, &t, &format!("clientgroup.api/get/{g1}"))
+        .await
+        .body;
+    assert!(
+        g.contains(anna) && !g.contains(rowan),
+        "moved in; archived dropped"
+    );
+    assert_eq!(
+        s.admin.set_archived(SMALL_TENANT, "nope", true),
+        Err(xpm_sim::AdminError::UnknownClient("nope".into()))
+    );
 }
 
 #[tokio::test]
@@ -167,7 +300,10 @@ async fn fixture_loads_and_merges_both_sides() {
     assert_eq!(p.clients, 9);
     assert_eq!(p.archived, 1);
     assert_eq!(p.groups, 2);
-    assert_eq!(p.relationships, 11, "both sides of each relationship merged into one");
+    assert_eq!(
+        p.relationships, 11,
+        "both sides of each relationship merged into one"
+    );
     assert_eq!(p.staff, 2);
 }
 
@@ -175,22 +311,57 @@ async fn fixture_loads_and_merges_both_sides() {
 async fn generated_practice_serves_300_groups() {
     let spec: GenSpec = "groups=300,clients=2000,seed=7".parse().unwrap();
     let t0 = Instant::now();
-    let cfg = SimConfig { practices: vec![PracticeSource::Generate(spec)], ..SimConfig::for_tests() };
+    let cfg = SimConfig {
+        practices: vec![PracticeSource::Generate(spec)],
+        ..SimConfig::for_tests()
+    };
     let s = xpm_sim::start(cfg).await.unwrap();
     let started = t0.elapsed();
-    assert!(started.as_secs() < 5, "starts in under 5 s (took {started:?})");
+    assert!(
+        started.as_secs() < 5,
+        "starts in under 5 s (took {started:?})"
+    );
     let c = http();
     let code = {
-        let r = c.get(authorize_url(&s, REDIRECT, SCOPE, "g")).send().await.unwrap();
+        let r = c
+            .get(authorize_url(&s, REDIRECT, SCOPE, "g"))
+            .send()
+            .await
+            .unwrap();
         param(&location_params(r.headers()), "code").unwrap()
     };
     let (_, tk) = exchange(&s, &c, &code, VERIFIER).await;
     let at = tk["access_token"].as_str().unwrap();
     let tenant = s.admin.practices()[0].tenant_id.clone();
-    let r = call(&s, &c, at, Some(&tenant), reqwest::Method::GET, "clientgroup.api/list", None).await;
+    let r = call(
+        &s,
+        &c,
+        at,
+        Some(&tenant),
+        reqwest::Method::GET,
+        "clientgroup.api/list",
+        None,
+    )
+    .await;
     let n = Node::parse(&r.body).unwrap();
-    assert_eq!(n.child("Groups").unwrap().children.len(), 300, "300 groups served");
-    let r = call(&s, &c, at, Some(&tenant), reqwest::Method::GET, "client.api/list?detailed=true", None).await;
+    assert_eq!(
+        n.child("Groups").unwrap().children.len(),
+        300,
+        "300 groups served"
+    );
+    let r = call(
+        &s,
+        &c,
+        at,
+        Some(&tenant),
+        reqwest::Method::GET,
+        "client.api/list?detailed=true",
+        None,
+    )
+    .await;
     let n = Node::parse(&r.body).expect("large detailed list is well-formed");
-    assert!(n.child("Clients").unwrap().children.len() > 1800, "non-archived clients listed");
+    assert!(
+        n.child("Clients").unwrap().children.len() > 1800,
+        "non-archived clients listed"
+    );
 }

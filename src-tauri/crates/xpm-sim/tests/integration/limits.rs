@@ -19,11 +19,19 @@ async fn minute_limit_is_60_in_a_fixed_window() {
     }
     s.admin.advance(Duration::seconds(38));
     let r = get(&s, &c, &t, "clientgroup.api/list").await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "61st call in the minute");
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "61st call in the minute"
+    );
     assert_eq!(r.body, "", "429 has an empty body");
     assert_eq!(r.header("content-length").as_deref(), Some("0"));
     assert_eq!(r.header("x-rate-limit-problem").as_deref(), Some("minute"));
-    assert_eq!(r.header("retry-after").as_deref(), Some("22"), "seconds left in the fixed window (60 - 38)");
+    assert_eq!(
+        r.header("retry-after").as_deref(),
+        Some("22"),
+        "seconds left in the fixed window (60 - 38)"
+    );
     assert_eq!(r.header("x-minlimit-remaining").as_deref(), Some("0"));
     s.admin.advance(Duration::seconds(22));
     let r = get(&s, &c, &t, "clientgroup.api/list").await;
@@ -35,7 +43,11 @@ async fn minute_limit_is_60_in_a_fixed_window() {
 #[tokio::test]
 async fn day_limit_default_and_starter_tier() {
     let s = sim().await;
-    assert_eq!(s.admin.settings().day_limit, 5000, "default daily limit (§4)");
+    assert_eq!(
+        s.admin.settings().day_limit,
+        5000,
+        "default daily limit (§4)"
+    );
     assert_eq!(s.admin.settings().minute_limit, 60);
     assert_eq!(s.admin.settings().concurrent_limit, 5);
     assert_eq!(s.admin.settings().app_minute_limit, 10_000);
@@ -43,11 +55,18 @@ async fn day_limit_default_and_starter_tier() {
     let c = http();
     let t = login(&s, &c).await;
     let r = get(&s, &c, &t, "clientgroup.api/list").await;
-    assert_eq!(r.header("x-daylimit-remaining").as_deref(), Some("999"), "Starter tier: 1,000/day");
+    assert_eq!(
+        r.header("x-daylimit-remaining").as_deref(),
+        Some("999"),
+        "Starter tier: 1,000/day"
+    );
     s.admin.update_settings(|st| st.day_limit = 3);
     for _ in 0..2 {
         s.admin.advance(Duration::minutes(1));
-        assert_eq!(get(&s, &c, &t, "clientgroup.api/list").await.status, StatusCode::OK);
+        assert_eq!(
+            get(&s, &c, &t, "clientgroup.api/list").await.status,
+            StatusCode::OK
+        );
     }
     s.admin.advance(Duration::minutes(1));
     let r = get(&s, &c, &t, "clientgroup.api/list").await;
@@ -57,7 +76,11 @@ async fn day_limit_default_and_starter_tier() {
     assert_eq!(ra, 86400 - 180, "until the fixed day window ends");
     s.admin.advance(Duration::seconds(ra));
     let t = login(&s, &c).await; // the old access token expired during the day
-    assert_eq!(get(&s, &c, &t, "clientgroup.api/list").await.status, StatusCode::OK, "next day window");
+    assert_eq!(
+        get(&s, &c, &t, "clientgroup.api/list").await.status,
+        StatusCode::OK,
+        "next day window"
+    );
 }
 
 #[tokio::test]
@@ -65,12 +88,21 @@ async fn concurrent_limit_is_5_per_tenant() {
     let s = sim().await;
     let c = http();
     let t = login(&s, &c).await;
-    s.admin.inject(FaultKind::Latency { ms: 1500 }, 5, Some("clientgroup.api/list"));
+    s.admin.inject(
+        FaultKind::Latency { ms: 1500 },
+        5,
+        Some("clientgroup.api/list"),
+    );
     let mut hs = Vec::new();
     for _ in 0..5 {
         let (s2, c2, t2) = (s.urls.xpm_base.clone(), c.clone(), t.clone());
         hs.push(tokio::spawn(async move {
-            c2.get(format!("{s2}/clientgroup.api/list")).bearer_auth(t2).header("Xero-Tenant-Id", SMALL_TENANT).send().await.map(|r| r.status())
+            c2.get(format!("{s2}/clientgroup.api/list"))
+                .bearer_auth(t2)
+                .header("Xero-Tenant-Id", SMALL_TENANT)
+                .send()
+                .await
+                .map(|r| r.status())
         }));
     }
     let mut waited = 0;
@@ -80,13 +112,27 @@ async fn concurrent_limit_is_5_per_tenant() {
     }
     assert_eq!(s.admin.in_flight(SMALL_TENANT), 5, "five calls in progress");
     let r = get(&s, &c, &t, "staff.api/list").await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "sixth concurrent call refused");
-    assert_eq!(r.header("x-rate-limit-problem").as_deref(), Some("concurrent"));
-    assert!(r.header("retry-after").is_none(), "no Retry-After on a concurrent 429 (UNCONFIRMED, demanding)");
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "sixth concurrent call refused"
+    );
+    assert_eq!(
+        r.header("x-rate-limit-problem").as_deref(),
+        Some("concurrent")
+    );
+    assert!(
+        r.header("retry-after").is_none(),
+        "no Retry-After on a concurrent 429 (UNCONFIRMED, demanding)"
+    );
     for h in hs {
         assert_eq!(h.await.unwrap().unwrap(), StatusCode::OK);
     }
-    assert_eq!(get(&s, &c, &t, "staff.api/list").await.status, StatusCode::OK, "slot freed");
+    assert_eq!(
+        get(&s, &c, &t, "staff.api/list").await.status,
+        StatusCode::OK,
+        "slot freed"
+    );
 }
 
 #[tokio::test]
@@ -95,10 +141,16 @@ async fn app_wide_minute_limit() {
     s.admin.update_settings(|st| st.app_minute_limit = 2);
     let c = http();
     let t = login(&s, &c).await; // no /connections call in login, so both calls are XPM
-    assert_eq!(get(&s, &c, &t, "clientgroup.api/list").await.status, StatusCode::OK);
+    assert_eq!(
+        get(&s, &c, &t, "clientgroup.api/list").await.status,
+        StatusCode::OK
+    );
     let r = get(&s, &c, &t, "clientgroup.api/list").await;
     assert_eq!(r.header("x-appminlimit-remaining").as_deref(), Some("0"));
     let r = get(&s, &c, &t, "clientgroup.api/list").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(r.header("x-rate-limit-problem").as_deref(), Some("appminute"));
+    assert_eq!(
+        r.header("x-rate-limit-problem").as_deref(),
+        Some("appminute")
+    );
 }
