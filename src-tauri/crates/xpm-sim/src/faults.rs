@@ -10,8 +10,13 @@ use axum::response::{IntoResponse, Response};
 
 use crate::state::FaultKind;
 
-/// A response whose body fails after the headers: hyper aborts the connection, so the client
-/// gets headers (status 200, `Content-Length` set) and then a broken connection.
+/// Marks a response whose connection must be closed without sending anything.
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// A response that stands for "the connection died". Served by [`crate::start`], the
+/// connection is closed before a single response byte is written (the client's `send()`
+/// fails). Used in another server, the body fails after the headers instead.
 pub fn dropped() -> Response {
     let stream = futures_util::stream::iter(vec![Err::<bytes::Bytes, std::io::Error>(
         std::io::Error::new(
@@ -26,6 +31,7 @@ pub fn dropped() -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/xml; charset=utf-8"),
     );
+    r.extensions_mut().insert(DropConnection);
     r
 }
 

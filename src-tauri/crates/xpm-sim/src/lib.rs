@@ -213,6 +213,23 @@ impl Drop for SimServer {
     }
 }
 
+/// Per-connection switch: notified to close the connection without a response.
+#[derive(Clone)]
+struct KillSwitch(Arc<tokio::sync::Notify>);
+
+/// Closes the connection (no response bytes) when a handler returns [`faults::dropped`].
+async fn drop_connections(req: Request, next: Next) -> Response {
+    let kill = req.extensions().get::<KillSwitch>().cloned();
+    let resp = next.run(req).await;
+    if resp.extensions().get::<faults::DropConnection>().is_some() {
+        if let Some(k) = kill {
+            k.0.notify_one();
+            std::future::pending::<()>().await;
+        }
+    }
+    resp
+}
+
 async fn log_requests(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -312,6 +329,7 @@ pub fn router(sim: Arc<state::Sim>) -> Router {
         .route("/connections/{id}", delete(identity::delete_connection))
         .merge(api::router())
         .merge(admin::router())
+        .layer(axum::middleware::from_fn(drop_connections))
         .layer(axum::middleware::from_fn(log_requests))
         .with_state(sim)
 }
@@ -326,18 +344,47 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimServer> {
     *state::lock(&sim.base_url) = format!("http://{addr}");
     let app = router(sim.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
-        let r = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.await;
-        })
-        .await;
-        if let Err(e) = r {
-            tracing::error!("xpm-sim server error: {e}");
+        let mut rx = rx;
+        loop {
+            let (stream, remote) = tokio::select! {
+                _ = &mut rx => break,
+                r = listener.accept() => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        continue;
+                    }
+                },
+            };
+            let app = app.clone();
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let kill = KillSwitch(Arc::new(tokio::sync::Notify::new()));
+                let k2 = kill.clone();
+                let svc = tower::service_fn(
+                    move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                        req.extensions_mut()
+                            .insert(axum::extract::ConnectInfo(remote));
+                        req.extensions_mut().insert(k2.clone());
+                        tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+                    },
+                );
+                let conn = hyper::server::conn::http1::Builder::new().serve_connection(
+                    hyper_util::rt::TokioIo::new(stream),
+                    hyper_util::service::TowerToHyperService::new(svc),
+                );
+                tokio::select! {
+                    _ = conn => {}
+                    _ = kill.0.notified() => {
+                        tracing::info!(target: "xpm_sim", %remote, "fault: connection dropped");
+                    }
+                    _ = stop.changed() => {}
+                }
+            });
         }
+        let _ = stop_tx.send(true);
     });
     tracing::info!(target: "xpm_sim", %addr, "xpm-sim listening");
     Ok(SimServer {
