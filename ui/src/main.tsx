@@ -7,11 +7,25 @@ import { createRoot } from "react-dom/client";
 import { AppShellLayout } from "./app/AppShellLayout";
 import { Providers } from "./app/Providers";
 import type { Backend } from "./ipc/backend";
-import { MockBackend } from "./ipc/mockBackend";
+import { largeSeed, MockBackend } from "./ipc/mockBackend";
 import { createTauriBackend, isTauri } from "./ipc/tauriBackend";
 
 // Inside Tauri talk to Rust; in a plain browser (npm run dev / preview) use the in-memory demo.
-const backend: Backend = isTauri() ? createTauriBackend() : new MockBackend({ latencyMs: 150 });
+// `?seed=large` (or large=N) seeds one group with 300 (or N) entities to check diagram performance;
+// `?seed=empty` starts with no data.
+function browserBackend(): Backend {
+  const params = new URLSearchParams(window.location.search);
+  const seed = params.get("seed");
+  if (seed === "large")
+    return new MockBackend({ latencyMs: 150, seed: largeSeed(Number(params.get("n") ?? 300)) });
+  if (seed === "empty")
+    return new MockBackend({
+      latencyMs: 150,
+      seed: { groups: [], entities: [], relationships: [] },
+    });
+  return new MockBackend({ latencyMs: 150 });
+}
+const backend: Backend = isTauri() ? createTauriBackend() : browserBackend();
 
 const root = document.getElementById("root");
 if (!root) throw new Error("#root missing from index.html");

@@ -49,7 +49,9 @@ export function AppShellLayout() {
       </AppShell.Navbar>
       <AppShell.Main>
         {route.page === "groups" && <GroupsPage />}
-        {route.page === "group" && <GroupPage key={route.groupId} groupId={route.groupId} />}
+        {route.page === "group" && (
+          <GroupPage key={route.groupId} groupId={route.groupId} tab={route.tab ?? "diagram"} />
+        )}
         {route.page === "entities" && <AllEntitiesPage />}
       </AppShell.Main>
     </AppShell>

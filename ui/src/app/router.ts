@@ -1,11 +1,19 @@
 import { useEffect, useState } from "react";
 
-export type Route = { page: "groups" } | { page: "group"; groupId: number } | { page: "entities" };
+export type GroupTab = "diagram" | "entities" | "relationships";
+
+export type Route =
+  { page: "groups" } | { page: "group"; groupId: number; tab?: GroupTab } | { page: "entities" };
 
 /** Hash routes work from the bundled files Tauri serves (base './'). */
 export function parseHash(hash: string): Route {
-  const m = /^#\/groups\/(\d+)/.exec(hash);
-  if (m) return { page: "group", groupId: Number(m[1]) };
+  const m = /^#\/groups\/(\d+)(?:\/(diagram|entities|relationships))?/.exec(hash);
+  if (m)
+    return {
+      page: "group",
+      groupId: Number(m[1]),
+      tab: (m[2] as GroupTab | undefined) ?? "diagram",
+    };
   if (hash.startsWith("#/entities")) return { page: "entities" };
   return { page: "groups" };
 }
@@ -15,7 +23,7 @@ export function routeHref(route: Route): string {
     case "groups":
       return "#/groups";
     case "group":
-      return `#/groups/${route.groupId}`;
+      return `#/groups/${route.groupId}${route.tab && route.tab !== "diagram" ? `/${route.tab}` : ""}`;
     case "entities":
       return "#/entities";
   }

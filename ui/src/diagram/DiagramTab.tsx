@@ -293,7 +293,7 @@ function DiagramInner({
               defaultEdgeOptions={defaultEdgeOptions}
               proOptions={proOptions}
               fitView
-              minZoom={0.05}
+              minZoom={0.02}
               maxZoom={2.5}
               nodesDraggable={false}
               nodesConnectable={false}

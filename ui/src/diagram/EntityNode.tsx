@@ -20,7 +20,12 @@ function EntityNodeImpl({ data, selected }: NodeProps<EntityFlowNode>) {
       <div className="sg-shape-outer" />
       <div className="sg-shape-inner" />
       <div className="sg-node-text">
-        {data.kind === "individual" && <span className="sg-person-icon" aria-hidden />}
+        {data.kind === "individual" && (
+          <svg className="sg-person-icon" viewBox="0 0 16 16" aria-hidden>
+            <circle cx="8" cy="4.5" r="3.2" fill="currentColor" />
+            <path d="M1.5 15.5c0-3.9 2.9-6.2 6.5-6.2s6.5 2.3 6.5 6.2z" fill="currentColor" />
+          </svg>
+        )}
         <div className="sg-node-label" data-testid="diagram-node">
           {data.label}
         </div>

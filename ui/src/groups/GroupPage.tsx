@@ -1,6 +1,6 @@
 import { Anchor, Box, Breadcrumbs, Button, Group, Stack, Tabs, Text, Title } from "@mantine/core";
 import { useState } from "react";
-import { routeHref } from "../app/router";
+import { navigate, routeHref, type GroupTab } from "../app/router";
 import { ErrorState } from "../common/ErrorState";
 import { DiagramTab, type AsAtState } from "../diagram/DiagramTab";
 import { EntitiesTable } from "../entities/EntitiesTable";
@@ -8,10 +8,12 @@ import { RelationshipsTab } from "../relationships/RelationshipsTab";
 import { useGroups } from "./api";
 import { AssignEntitiesModal } from "./AssignEntitiesModal";
 
-export function GroupPage({ groupId }: { groupId: number }) {
+/** The tab is part of the route (#/groups/3/entities) so it survives reloads. */
+export function GroupPage({ groupId, tab }: { groupId: number; tab: GroupTab }) {
   const groups = useGroups();
   const group = groups.data?.find((g) => g.id === groupId);
-  const [tab, setTab] = useState<string | null>("diagram");
+  const setTab = (t: string | null) =>
+    navigate({ page: "group", groupId, tab: (t ?? "diagram") as GroupTab });
   const [asAt, setAsAt] = useState<AsAtState>({ text: "", applied: null });
   const [assigning, setAssigning] = useState(false);
 
