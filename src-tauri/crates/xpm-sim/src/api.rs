@@ -508,12 +508,9 @@ async fn client_add(State(sim): State<Shared>, headers: HeaderMap, body: String)
                 ..Client::default()
             };
             apply_client(p, &mut c, &n, false, s)?;
-            let out = client_out(p, &c, s, false);
             let id = c.uuid.clone();
             p.clients.insert(id.clone(), c);
-            // Re-render so the stored client (with its own name resolvable) is what is returned.
             let stored = p.clients.get(&id).ok_or("Client not found")?;
-            let _ = out;
             Ok(client_out(p, stored, s, false))
         },
     )

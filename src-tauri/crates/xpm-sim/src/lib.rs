@@ -72,6 +72,12 @@ pub fn small_practice_fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small-practice")
 }
 
+/// Path of the second shipped fixture (another practice of the same user, for multi-practice
+/// consent and per-tenant limit tests).
+pub fn second_practice_fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/second-practice")
+}
+
 /// Where a practice comes from.
 #[derive(Debug, Clone)]
 pub enum PracticeSource {

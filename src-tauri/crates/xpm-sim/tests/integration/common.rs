@@ -7,6 +7,8 @@ use xpm_sim::{start, SimConfig, SimServer, DEFAULT_CLIENT_ID};
 
 /// Tenant id of the shipped small fixture.
 pub const SMALL_TENANT: &str = "5a1e0000-0000-4000-8000-000000000001";
+/// Tenant id of the second shipped fixture (same user).
+pub const SECOND_TENANT: &str = "5a1e0000-0000-4000-8000-000000000002";
 /// A valid 43-character PKCE verifier (RFC 7636 appendix B).
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 /// A registered redirect URI of the default app.

@@ -356,3 +356,88 @@ async fn generated_practice_serves_300_groups() {
         "non-archived clients listed"
     );
 }
+
+#[tokio::test]
+async fn binary_serves_generated_practice_quickly() {
+    use std::io::BufRead;
+    let t0 = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xpm-sim"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--generate",
+            "groups=300,clients=2000,seed=7",
+            "--auto-approve",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("binary runs");
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut l = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut l).map(|_| l)
+    });
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), line).await;
+    let ready = t0.elapsed();
+    let info: serde_json::Value = match line {
+        Ok(Ok(Ok(l))) => serde_json::from_str(&l).expect("ready line is JSON"),
+        _ => {
+            let _ = child.kill();
+            panic!("no ready line");
+        }
+    };
+    let base = info["urls"]["base"].as_str().unwrap().to_string();
+    let tenant = info["practices"][0]["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c = http();
+    let mut u = url::Url::parse(&format!("{base}/identity/connect/authorize")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", xpm_sim::DEFAULT_CLIENT_ID)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", "openid offline_access practicemanager.client")
+        .append_pair("code_challenge", &challenge(VERIFIER))
+        .append_pair("code_challenge_method", "S256");
+    let r = c.get(u.as_str()).send().await.unwrap();
+    let code = param(&location_params(r.headers()), "code").unwrap();
+    let tok: serde_json::Value = serde_json::from_str(
+        &c.post(format!("{base}/connect/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", xpm_sim::DEFAULT_CLIENT_ID),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let body = c
+        .get(format!("{base}/practicemanager/3.1/clientgroup.api/list"))
+        .bearer_auth(tok["access_token"].as_str().unwrap())
+        .header("Xero-Tenant-Id", &tenant)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let n = Node::parse(&body).unwrap();
+    assert_eq!(n.child("Groups").unwrap().children.len(), 300, "300 groups");
+    assert!(
+        ready.as_secs() < 5,
+        "binary ready in under 5 s (took {ready:?})"
+    );
+    eprintln!("xpm-sim serve --generate groups=300,clients=2000,seed=7 ready in {ready:?} (startup_ms {})", info["startup_ms"]);
+}

@@ -568,3 +568,114 @@ async fn consent_page_sign_in_allow_and_deny() {
     assert_eq!(param(&p, "state").as_deref(), Some("st-10"));
     assert!(param(&p, "code").is_none());
 }
+
+#[tokio::test]
+async fn consent_page_offers_each_of_the_users_practices() {
+    let cfg = xpm_sim::SimConfig {
+        practices: vec![
+            xpm_sim::PracticeSource::Fixture(xpm_sim::small_practice_fixture()),
+            xpm_sim::PracticeSource::Fixture(xpm_sim::second_practice_fixture()),
+        ],
+        auto_approve: None,
+        ..xpm_sim::SimConfig::for_tests()
+    };
+    let s = xpm_sim::start(cfg).await.unwrap();
+    let c = http();
+    let html = c
+        .get(authorize_url(&s, REDIRECT, SCOPE, "m"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rid = html
+        .split("name=\"request_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let consent = c
+        .post(format!("{}/signin", s.urls.authorize_url))
+        .form(&[
+            ("request_id", rid.as_str()),
+            ("email", "IVY@smallpractice.example"),
+            ("password", "sim-password"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        consent.contains(&format!("id=\"tenant-{SMALL_TENANT}\""))
+            && consent.contains(&format!("id=\"tenant-{SECOND_TENANT}\"")),
+        "both practices offered"
+    );
+    let r = c
+        .post(format!("{}/consent", s.urls.authorize_url))
+        .form(&[
+            ("request_id", rid.as_str()),
+            ("tenant_id", SECOND_TENANT),
+            ("decision", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let code = param(&location_params(r.headers()), "code").unwrap();
+    let (_, t) = exchange(&s, &c, &code, VERIFIER).await;
+    let at = t["access_token"].as_str().unwrap();
+    let ev = jwt_payload(at)["authentication_event_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let list = c
+        .get(format!("{}?authEventId={ev}", s.urls.connections_url))
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap()
+        .json_or_panic()
+        .await;
+    let pm: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["tenantType"] == "PRACTICEMANAGER")
+        .map(|x| x["tenantId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        pm,
+        vec![SECOND_TENANT.to_string()],
+        "only the chosen practice is connected by this consent"
+    );
+    assert_eq!(
+        call(
+            &s,
+            &c,
+            at,
+            Some(SMALL_TENANT),
+            reqwest::Method::GET,
+            "clientgroup.api/list",
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN,
+        "the practice not chosen is not connected"
+    );
+    let g = call(
+        &s,
+        &c,
+        at,
+        Some(SECOND_TENANT),
+        reqwest::Method::GET,
+        "clientgroup.api/get/00000000-bbbb-4bbb-8ccc-0000000000f1",
+        None,
+    )
+    .await;
+    assert!(g.body.contains("Tama Ngata"), "second practice's data");
+}

@@ -154,3 +154,72 @@ async fn app_wide_minute_limit() {
         Some("appminute")
     );
 }
+
+#[tokio::test]
+async fn windows_are_per_tenant() {
+    let cfg = xpm_sim::SimConfig {
+        practices: vec![
+            xpm_sim::PracticeSource::Fixture(xpm_sim::small_practice_fixture()),
+            xpm_sim::PracticeSource::Fixture(xpm_sim::second_practice_fixture()),
+        ],
+        ..xpm_sim::SimConfig::for_tests()
+    };
+    let s = xpm_sim::start(cfg).await.unwrap();
+    s.admin.update_settings(|st| st.minute_limit = 2);
+    let c = http();
+    // Consent to each practice in turn (auto-approve picks the tenant).
+    let mut tokens = Vec::new();
+    for tenant in [SMALL_TENANT, SECOND_TENANT] {
+        s.admin.set_auto_approve(Some(xpm_sim::AutoApprove {
+            email: None,
+            tenant_id: Some(tenant.into()),
+        }));
+        tokens.push(login(&s, &c).await);
+    }
+    let t = tokens.pop().unwrap();
+    let list = |tenant: &'static str| {
+        let (s, c, t) = (&s, &c, &t);
+        async move {
+            call(
+                s,
+                c,
+                t,
+                Some(tenant),
+                reqwest::Method::GET,
+                "clientgroup.api/list",
+                None,
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(
+        list(SMALL_TENANT).await,
+        StatusCode::OK,
+        "earlier consent's tenant is still connected"
+    );
+    s.admin.advance(Duration::seconds(30));
+    assert_eq!(list(SMALL_TENANT).await, StatusCode::OK);
+    assert_eq!(
+        list(SMALL_TENANT).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "small practice used its 2"
+    );
+    assert_eq!(
+        list(SECOND_TENANT).await,
+        StatusCode::OK,
+        "second practice has its own window"
+    );
+    s.admin.advance(Duration::seconds(30));
+    assert_eq!(
+        list(SMALL_TENANT).await,
+        StatusCode::OK,
+        "small practice's window (started 60 s ago) reset"
+    );
+    assert_eq!(list(SECOND_TENANT).await, StatusCode::OK);
+    assert_eq!(
+        list(SECOND_TENANT).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "second's window started 30 s later and has not reset"
+    );
+}
