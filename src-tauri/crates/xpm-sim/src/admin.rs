@@ -214,6 +214,14 @@ impl AdminHandle {
         }
     }
 
+    /// Makes every refresh token issued so far unusable (next refresh → `invalid_grant`), as
+    /// when a token expired or was revoked elsewhere; connections are kept.
+    pub fn expire_refresh_tokens(&self) {
+        for r in lock(&self.sim.identity).refresh.values_mut() {
+            r.dead = true;
+        }
+    }
+
     // ---- faults ----
 
     /// Queues a fault for the next `count` requests whose path contains `path`
@@ -751,6 +759,13 @@ pub fn router() -> Router<Shared> {
             "/__admin/tokens/expire",
             post(|State(s): State<Shared>| async move {
                 h(&s).expire_access_tokens();
+                res::<()>(Ok(()))
+            }),
+        )
+        .route(
+            "/__admin/tokens/expire-refresh",
+            post(|State(s): State<Shared>| async move {
+                h(&s).expire_refresh_tokens();
                 res::<()>(Ok(()))
             }),
         )

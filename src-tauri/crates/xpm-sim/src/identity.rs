@@ -455,14 +455,10 @@ fn verifier_ok(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
 }
 
+/// A token/revocation endpoint error: HTTP 400 with `{"error","error_description"}` (§5.7).
 fn oauth_error(code: &str, desc: &str) -> Response {
-    let status = if code == "invalid_client" {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::BAD_REQUEST
-    };
     (
-        status,
+        StatusCode::BAD_REQUEST,
         [(header::CONTENT_TYPE, "application/json")],
         serde_json::json!({"error": code, "error_description": desc}).to_string(),
     )
@@ -617,9 +613,39 @@ fn issue(sim: &Sim, id: &mut Identity, grant_idx: usize, nonce: Option<&str>) ->
     out
 }
 
+/// The `client_id` of a token/revocation request: the form field, else the user part of an
+/// HTTP Basic `Authorization` header (what OAuth libraries send for confidential clients).
+fn form_client_id(f: &mut HashMap<String, String>, headers: &HeaderMap) {
+    if f.contains_key("client_id") {
+        return;
+    }
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok());
+    if let Some(user) = basic.as_deref().and_then(|s| s.split(':').next()) {
+        let id = url::form_urlencoded::parse(format!("x={user}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        f.insert("client_id".into(), id);
+    }
+}
+
 /// `POST /connect/token` (reference §5.2, §5.5, §5.7).
-pub async fn token(State(sim): State<Shared>, Form(f): Form<HashMap<String, String>>) -> Response {
+pub async fn token(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Form(mut f): Form<HashMap<String, String>>,
+) -> Response {
     sim.count("POST /connect/token", None);
+    form_client_id(&mut f, &headers);
     let fault = sim.take_fault("/connect/token");
     if let Some(r) = faults::before(&fault).await {
         return r;
@@ -727,9 +753,11 @@ pub fn revoke_user_app(id: &mut Identity, user_id: &str, client_id: &str) {
 /// `POST /connect/revocation` with `token=<refresh_token>` (and `client_id`, §5.5).
 pub async fn revocation(
     State(sim): State<Shared>,
-    Form(f): Form<HashMap<String, String>>,
+    headers: HeaderMap,
+    Form(mut f): Form<HashMap<String, String>>,
 ) -> Response {
     sim.count("POST /connect/revocation", None);
+    form_client_id(&mut f, &headers);
     let s = sim.settings();
     let token = f.get("token").cloned().unwrap_or_default();
     let client_id = f.get("client_id").cloned();
@@ -862,6 +890,10 @@ pub async fn connections(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     sim.count("GET /connections", None);
+    let fault = sim.take_fault("GET /connections");
+    if let Some(r) = faults::before(&fault).await {
+        return r;
+    }
     let caller = match check_bearer(&sim, &headers) {
         Ok(c) => c,
         Err(e) => return unauthorized(e),
@@ -871,22 +903,26 @@ pub async fn connections(
             return *r;
         }
     }
-    let id = lock(&sim.identity);
-    let list: Vec<&Connection> = id
-        .connections
-        .iter()
-        .filter(|c| c.user_id == caller.user_id && c.client_id == caller.client_id)
-        .filter(|c| {
-            q.get("authEventId")
-                .map(|a| a.eq_ignore_ascii_case(&c.auth_event_id))
-                .unwrap_or(true)
-        })
-        .collect();
-    (
+    let body = {
+        let id = lock(&sim.identity);
+        let list: Vec<&Connection> = id
+            .connections
+            .iter()
+            .filter(|c| c.user_id == caller.user_id && c.client_id == caller.client_id)
+            .filter(|c| {
+                q.get("authEventId")
+                    .map(|a| a.eq_ignore_ascii_case(&c.auth_event_id))
+                    .unwrap_or(true)
+            })
+            .collect();
+        serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+    };
+    let r = (
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        serde_json::to_string(&list).unwrap_or_else(|_| "[]".into()),
+        body,
     )
-        .into_response()
+        .into_response();
+    faults::after(fault, r).await
 }
 
 /// `DELETE /connections/{id}` → 204 (reference §5.1).

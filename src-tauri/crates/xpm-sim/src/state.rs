@@ -279,8 +279,8 @@ pub struct FaultRule {
     pub kind: FaultKind,
     /// How many matching requests it applies to.
     pub count: u32,
-    /// Substring of the request path to match (e.g. `client.api/add`, `/connect/token`);
-    /// `None` or empty matches every API and token request.
+    /// Substring of the endpoint key to match (e.g. `client.api/add`, `/connect/token`,
+    /// `/connections`); `None` or empty matches every XPM, token and connections request.
     pub path: Option<String>,
 }
 

@@ -244,6 +244,38 @@ async fn refresh_rotation_and_grace() {
 }
 
 #[tokio::test]
+async fn refresh_accepts_client_id_in_basic_auth_and_admin_expiry() {
+    use base64::Engine;
+    let s = sim().await;
+    let c = http();
+    let t = login_with(&s, &c, SCOPE).await;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{DEFAULT_CLIENT_ID}:"));
+    let r = c
+        .post(&s.urls.token_url)
+        .header("Authorization", format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "client_id from HTTP Basic works too"
+    );
+    let t2: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    s.admin.expire_refresh_tokens();
+    let (st, e) = refresh(&s, &c, t2["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "admin expiry"
+    );
+}
+
+#[tokio::test]
 async fn refresh_token_expires_after_60_days_unused() {
     let s = sim().await;
     let c = http();
@@ -300,7 +332,7 @@ async fn revocation_drops_connections() {
         .unwrap();
     assert_eq!(
         r.status(),
-        StatusCode::UNAUTHORIZED,
+        StatusCode::BAD_REQUEST,
         "client_id required for a PKCE app (UNCONFIRMED, demanding)"
     );
     let r = c

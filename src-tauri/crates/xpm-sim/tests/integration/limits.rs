@@ -89,7 +89,7 @@ async fn concurrent_limit_is_5_per_tenant() {
     let c = http();
     let t = login(&s, &c).await;
     s.admin.inject(
-        FaultKind::Latency { ms: 1500 },
+        FaultKind::Latency { ms: 3000 },
         5,
         Some("clientgroup.api/list"),
     );
@@ -106,7 +106,7 @@ async fn concurrent_limit_is_5_per_tenant() {
         }));
     }
     let mut waited = 0;
-    while s.admin.in_flight(SMALL_TENANT) < 5 && waited < 200 {
+    while s.admin.in_flight(SMALL_TENANT) < 5 && waited < 500 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         waited += 1;
     }
