@@ -26,6 +26,10 @@ function browserBackend(): Backend {
   return new MockBackend({ latencyMs: 150 });
 }
 const backend: Backend = isTauri() ? createTauriBackend() : browserBackend();
+if (backend instanceof MockBackend) {
+  // Lets a person (or a screenshot script) inspect the demo data and exported files.
+  (window as unknown as { __structuregramMock?: MockBackend }).__structuregramMock = backend;
+}
 
 const root = document.getElementById("root");
 if (!root) throw new Error("#root missing from index.html");

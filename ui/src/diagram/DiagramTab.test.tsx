@@ -117,7 +117,9 @@ describe("DiagramTab", () => {
     await ready();
 
     fireEvent.change(screen.getByTestId("as-at-input"), { target: { value: "2024-13-40" } });
-    expect(await screen.findByText("2024-13-40 is not a real date.")).toBeInTheDocument();
+    expect(await screen.findByTestId("as-at-error")).toHaveTextContent(
+      "2024-13-40 is not a real date.",
+    );
     expect(screen.getByTestId("as-at-input")).toHaveAttribute("aria-invalid", "true");
     // Give a (wrong) re-query the chance to happen, then check it did not.
     await act(() => new Promise((r) => setTimeout(r, 50)));
@@ -126,7 +128,7 @@ describe("DiagramTab", () => {
     expect(screen.getAllByTestId("diagram-node")).toHaveLength(9);
 
     fireEvent.change(screen.getByTestId("as-at-input"), { target: { value: "30/06/2024" } });
-    expect(await screen.findByText(/Enter the date as YYYY-MM-DD/)).toBeInTheDocument();
+    expect(screen.getByTestId("as-at-error")).toHaveTextContent(/Enter the date as YYYY-MM-DD/);
     expect(diagramCalls(backend)).toEqual([null]);
   });
 

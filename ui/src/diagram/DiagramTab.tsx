@@ -130,12 +130,14 @@ function DiagramInner({
   );
   const edges = layout?.edges ?? [];
 
+  // Fit the whole diagram after each new layout, and when the details panel opens or closes.
+  // Deferred a frame so React Flow has taken in the new node positions first.
+  const panelOpen = selectedId !== null;
   useEffect(() => {
-    if (layout && layout.nodes.length > 0) {
-      // Queued by React Flow until the new nodes are measured.
-      void rf.fitView({ padding: 0.08, maxZoom: 1.2 });
-    }
-  }, [layout, rf]);
+    if (!layout || layout.nodes.length === 0) return;
+    const handle = window.setTimeout(() => void rf.fitView({ padding: 0.08, maxZoom: 1.2 }), 30);
+    return () => window.clearTimeout(handle);
+  }, [layout, rf, panelOpen]);
 
   const ready = current && !query.isFetching && !query.isError;
   const state = query.isError && !diagram ? "error" : ready ? "ready" : "loading";
@@ -172,7 +174,7 @@ function DiagramInner({
             size="xs"
             value={asAt.text}
             onChange={(e) => setText(e.currentTarget.value)}
-            error={parsed.kind === "invalid" ? parsed.message : undefined}
+            error={parsed.kind === "invalid"}
             data-testid="as-at-input"
             aria-describedby="as-at-help"
           />
@@ -196,13 +198,19 @@ function DiagramInner({
             Clear
           </Button>
           <Box mt={26}>
-            {diagram && diagram.hiddenRelationships > 0 ? (
+            {parsed.kind === "invalid" && (
+              <Text size="xs" c="red.7" role="alert" data-testid="as-at-error">
+                {parsed.message} The diagram still shows{" "}
+                {asAt.applied ? `${asAt.applied}` : "all relationships"}.
+              </Text>
+            )}
+            {parsed.kind !== "invalid" && diagram && diagram.hiddenRelationships > 0 ? (
               <Text size="xs" c="orange.8" data-testid="hidden-count">
                 {diagram.hiddenRelationships}{" "}
                 {diagram.hiddenRelationships === 1 ? "relationship" : "relationships"} hidden
                 (outside their dates)
               </Text>
-            ) : (
+            ) : parsed.kind === "invalid" ? null : (
               <Text size="xs" c="dimmed" id="as-at-help">
                 {asAt.applied
                   ? `Showing relationships in force on ${asAt.applied}`

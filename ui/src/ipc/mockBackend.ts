@@ -237,6 +237,8 @@ export class MockBackend implements Backend {
   private readonly demo: boolean;
   /** Every call made, for tests that assert what the UI asked for. */
   readonly calls: { method: string; args: unknown[] }[] = [];
+  /** Files "saved" by saveExport, newest last. */
+  readonly exports: { fileName: string; contentsBase64: string }[] = [];
 
   constructor(options: MockBackendOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -620,6 +622,7 @@ export class MockBackend implements Backend {
     return this.respond("saveExport", [fileName, contentsBase64.length], () => {
       if (!/^[\w .-]+\.(png|svg)$/i.test(fileName))
         fail("Export file name must end in .png or .svg.");
+      this.exports.push({ fileName, contentsBase64 });
       return `/home/demo/Downloads/${fileName}`;
     });
   }

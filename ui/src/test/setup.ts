@@ -1,5 +1,5 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
 
 // jsdom lacks the layout APIs Mantine and React Flow use. These stand-ins follow React Flow's
@@ -61,6 +61,9 @@ Object.defineProperty(window, "matchMedia", {
   }),
 });
 window.HTMLElement.prototype.scrollIntoView = () => {};
+
+// Test files run in parallel on a 2-core machine; give async queries room.
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
