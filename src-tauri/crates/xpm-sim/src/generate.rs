@@ -104,6 +104,10 @@ const TRUSTS: &[&str] = &[
     "Family Trust",
 ];
 
+/// Birth-year ranges.
+const ADULT: (i32, i32) = (1940, 1985);
+const CHILD: (i32, i32) = (1990, 2015);
+
 fn uuid_from(rng: &mut StdRng) -> String {
     let b: [u8; 16] = rng.gen();
     uuid::Builder::from_random_bytes(b).into_uuid().to_string()
@@ -147,7 +151,7 @@ impl Gen {
         &mut self,
         name: String,
         structure: &str,
-        individual: Option<(&str, &str)>,
+        individual: Option<(&str, &str, (i32, i32))>,
     ) -> String {
         let uuid = uuid_from(&mut self.rng);
         let mut c = Client {
@@ -189,11 +193,11 @@ impl Gen {
         self.opt(&mut c, "Website", format!("https://{slug}.example.com"));
         self.opt(&mut c, "ReferralSource", "Referral".into());
         c.fields.insert("ExportCode".into(), slug.to_uppercase());
-        if let Some((first, last)) = individual {
+        if let Some((first, last, (born_from, born_to))) = individual {
             c.fields.insert("FirstName".into(), first.into());
             c.fields.insert("LastName".into(), last.into());
             self.opt(&mut c, "OtherName", String::new());
-            let dob = date(&mut self.rng, 1940, 2015)
+            let dob = date(&mut self.rng, born_from, born_to)
                 .format("%Y-%m-%d")
                 .to_string();
             c.fields.insert("DateOfBirth".into(), dob);
@@ -260,7 +264,8 @@ impl Gen {
             .rng
             .gen_bool(0.8)
             .then(|| date(&mut self.rng, 2005, 2023));
-        let end = (self.rng.gen_bool(0.08)).then(|| date(&mut self.rng, 2024, 2025));
+        let family = matches!(t, "Spouse" | "Husband" | "Wife" | "Parent Of" | "Associate");
+        let end = (!family && self.rng.gen_bool(0.08)).then(|| date(&mut self.rng, 2024, 2025));
         let uuid = uuid_from(&mut self.rng);
         let reverse_uuid = uuid_from(&mut self.rng);
         self.p.relationships.push(Relationship {
@@ -317,13 +322,17 @@ pub fn generate(spec: &GenSpec, now: DateTime<Utc>) -> LoadedPractice {
         let a1 = g.client(
             format!("{a1_first} {surname}"),
             "Individual",
-            Some((a1_first, surname)),
+            Some((a1_first, surname, ADULT)),
         );
         members.push(a1.clone());
         let mut a2 = None;
         if size >= 2 {
             let f = *pick(&mut g.rng, GIVEN);
-            let id = g.client(format!("{f} {surname}"), "Individual", Some((f, surname)));
+            let id = g.client(
+                format!("{f} {surname}"),
+                "Individual",
+                Some((f, surname, ADULT)),
+            );
             let t = *pick(&mut g.rng, &["Spouse", "Husband", "Wife"]);
             g.rel(&a1, &id, t, 0, "0");
             members.push(id.clone());
@@ -413,7 +422,11 @@ pub fn generate(spec: &GenSpec, now: DateTime<Utc>) -> LoadedPractice {
                 }
                 _ => {
                     let f = *pick(&mut g.rng, GIVEN);
-                    let id = g.client(format!("{f} {surname}"), "Individual", Some((f, surname)));
+                    let id = g.client(
+                        format!("{f} {surname}"),
+                        "Individual",
+                        Some((f, surname, CHILD)),
+                    );
                     g.rel(&a1, &id, "Parent Of", 0, "0");
                     id
                 }

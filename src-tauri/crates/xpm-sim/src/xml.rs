@@ -2,7 +2,8 @@
 //!
 //! Owns the small element tree ([`Node`]) that request bodies and fixture files are parsed into
 //! (keeping "absent" and "empty" apart, reference §3.1), and the [`XmlOut`] writer that builds
-//! every XPM response (escaping `& < > ' "`, reference §3.1 "Text is UTF-8 … escaped").
+//! every XPM response (escaping `&`, `<`, `>` in text as .NET writers do; reference §3.1
+//! "Text is UTF-8 … escaped").
 
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::{Reader, Writer};
@@ -163,6 +164,11 @@ impl XmlOut {
         x
     }
 
+    /// Text escaped as .NET's XmlWriter does: `&`, `<`, `>` only (quotes stay literal).
+    fn text(t: &str) -> BytesText<'_> {
+        BytesText::from_escaped(quick_xml::escape::partial_escape(t))
+    }
+
     /// Opens `<name a="v"…>`.
     pub fn open(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
         let mut s = BytesStart::new(name);
@@ -185,7 +191,7 @@ impl XmlOut {
             return self.empty(name);
         }
         let _ = self.w.write_event(Event::Start(BytesStart::new(name)));
-        let _ = self.w.write_event(Event::Text(BytesText::new(text)));
+        let _ = self.w.write_event(Event::Text(Self::text(text)));
         let _ = self.w.write_event(Event::End(BytesEnd::new(name)));
         self
     }
@@ -216,7 +222,7 @@ impl XmlOut {
             .collect();
         self.open(&n.name, &attrs);
         if !n.text.is_empty() && n.children.is_empty() {
-            let _ = self.w.write_event(Event::Text(BytesText::new(&n.text)));
+            let _ = self.w.write_event(Event::Text(Self::text(&n.text)));
         }
         for c in &n.children {
             self.node(c);
