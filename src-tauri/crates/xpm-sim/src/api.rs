@@ -168,10 +168,11 @@ where
         body,
     )
         .into_response();
-    rem.apply(r.headers_mut());
-    if let Ok(v) = HeaderValue::from_str(&new_uuid()) {
-        r.headers_mut().insert("xero-correlation-id", v);
+    let mut rem = rem;
+    if endpoint == "POST client.api/add" && s.omit_app_header_on_add {
+        rem.app_minute = None;
     }
+    rem.apply(r.headers_mut());
     faults::after(fault, r).await
 }
 

@@ -905,7 +905,7 @@ pub async fn connections(
     }
     let body = {
         let id = lock(&sim.identity);
-        let list: Vec<&Connection> = id
+        let mut list: Vec<&Connection> = id
             .connections
             .iter()
             .filter(|c| c.user_id == caller.user_id && c.client_id == caller.client_id)
@@ -915,6 +915,10 @@ pub async fn connections(
                     .unwrap_or(true)
             })
             .collect();
+        if sim.settings().shuffle_connections {
+            use rand::seq::SliceRandom;
+            list.shuffle(&mut rand::thread_rng());
+        }
         serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
     };
     let r = (

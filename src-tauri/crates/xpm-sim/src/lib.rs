@@ -240,7 +240,12 @@ async fn log_requests(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let t = Instant::now();
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
+    if !path.starts_with("/__admin") {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&state::new_uuid()) {
+            resp.headers_mut().insert("xero-correlation-id", v);
+        }
+    }
     tracing::info!(
         target: "xpm_sim",
         %method,

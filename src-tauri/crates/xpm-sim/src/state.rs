@@ -67,6 +67,12 @@ pub struct Settings {
     pub strict_content_type: bool,
     /// `/connections` counts against the app-wide minute limit (§7 item 10 UNCONFIRMED).
     pub connections_count_app_limit: bool,
+    /// `/connections` returns its entries in a random order on every call (§5.6 "the order is
+    /// not stable"; default true).
+    pub shuffle_connections: bool,
+    /// Leave `X-AppMinLimit-Remaining` off `client.api/add` responses, as in the recorded
+    /// traffic (§4 "not guaranteed on every response"; default true).
+    pub omit_app_header_on_add: bool,
 }
 
 impl Default for Settings {
@@ -95,6 +101,8 @@ impl Default for Settings {
             modified_on_relationship_change: false,
             strict_content_type: false,
             connections_count_app_limit: true,
+            shuffle_connections: true,
+            omit_app_header_on_add: true,
         }
     }
 }

@@ -337,6 +337,14 @@ async fn add_update_archive_delete_client() {
     assert_eq!(status_of(&r.body), "OK", "{}", r.body);
     let n = Node::parse(&r.body).unwrap();
     assert_eq!(n.attr("api-method"), Some("Add"));
+    assert!(
+        r.header("x-minlimit-remaining").is_some(),
+        "tenant headers present on add"
+    );
+    assert!(
+        r.header("x-appminlimit-remaining").is_none(),
+        "recorded add had no app header (§4)"
+    );
     let cl = n.child("Client").unwrap();
     let id = cl.child_text("UUID").unwrap().to_string();
     assert_eq!(
