@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! DIR/practice.json      tenant id/name, users (sign-in), extra ORGANISATION tenants
-//! DIR/clients/*.xml      each a client.api/get response (<Response><Client>…) or a bare <Client>
+//! DIR/clients/*.xml      each a client.api/get response (<Response><Client>…), a bare <Client>,
+//!                        or a client.api/list?detailed=true response (<Response><Clients>…)
 //! DIR/groups/*.xml       each a clientgroup.api/get response (<Response><Group>…) or a bare <Group>
 //! DIR/staff.xml          optional staff.api/list response (<Response><StaffList>…)
 //! ```
@@ -94,11 +95,14 @@ pub fn load_dir(dir: &Path, now: DateTime<Utc>) -> anyhow::Result<LoadedPractice
     for f in xml_files(&dir.join("clients"))? {
         let n = Node::parse(&std::fs::read_to_string(&f)?)
             .with_context(|| format!("parsing {}", f.display()))?;
-        clients.push(
-            unwrap_root(&n, "Client")
-                .cloned()
-                .ok_or_else(|| anyhow!("{}: no <Client>", f.display()))?,
-        );
+        if let Some(c) = unwrap_root(&n, "Client") {
+            clients.push(c.clone());
+        } else if let Some(list) = unwrap_root(&n, "Clients") {
+            // A client.api/list?detailed=true response: every <Client> in it.
+            clients.extend(list.children.iter().filter(|c| c.name == "Client").cloned());
+        } else {
+            return Err(anyhow!("{}: no <Client> or <Clients>", f.display()));
+        }
     }
     let mut groups = Vec::new();
     for f in xml_files(&dir.join("groups"))? {
@@ -380,4 +384,71 @@ fn merge_relationship(p: &mut Practice, owner: &str, r: &Node) {
         end: r.child_value("EndDate").and_then(model::parse_date),
     };
     p.relationships.push(rel);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_a_detailed_list_and_merges_relationship_sides() {
+        let dir = std::env::temp_dir().join(format!("xpm-sim-fixture-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("clients")).expect("temp dir");
+        std::fs::write(
+            dir.join("practice.json"),
+            r#"{"tenantId":"AAAA0000-0000-4000-8000-000000000001","tenantName":"T","users":[]}"#,
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("clients/list.xml"),
+            "<Response api-method=\"List\"><Status>OK</Status><Clients>\
+             <Client><UUID>C1</UUID><Name>Co &amp; Co</Name><Fax /><Relationships>\
+               <Relationship><UUID>R1</UUID><Type>Director</Type><RelatedClient><UUID>C2</UUID><Name>P</Name></RelatedClient><StartDate>2019-07-01</StartDate></Relationship>\
+             </Relationships></Client>\
+             <Client><UUID>C2</UUID><Name>P</Name><Relationships>\
+               <Relationship><UUID>R2</UUID><Type>Director Of</Type><RelatedClient><UUID>C1</UUID><Name>Co</Name></RelatedClient></Relationship>\
+               <Relationship><UUID>R3</UUID><Type>Unit Holder Of</Type><RelatedClient><UUID>C1</UUID><Name>Co</Name></RelatedClient></Relationship>\
+             </Relationships></Client></Clients></Response>",
+        )
+        .expect("write");
+        let lp = load_dir(&dir, Utc::now()).expect("fixture loads");
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = &lp.practice;
+        assert_eq!(
+            p.tenant_id, "aaaa0000-0000-4000-8000-000000000001",
+            "ids lower-cased"
+        );
+        assert_eq!(p.clients.len(), 2, "both clients of the list");
+        assert_eq!(
+            p.clients["c1"].fields.get("Fax").map(String::as_str),
+            Some(""),
+            "empty kept"
+        );
+        assert!(!p.clients["c2"].fields.contains_key("Fax"), "absent kept");
+        assert_eq!(
+            p.relationships.len(),
+            2,
+            "Director + Director Of merged; unknown label kept"
+        );
+        let d = p
+            .relationships
+            .iter()
+            .find(|r| r.rtype == "Director")
+            .expect("director");
+        assert_eq!(
+            (d.uuid.as_str(), d.reverse_uuid.as_str()),
+            ("r1", "r2"),
+            "each side's UUID kept"
+        );
+        let u = p
+            .relationships
+            .iter()
+            .find(|r| r.rtype == "Unit Holder")
+            .expect("unknown label");
+        assert_eq!(
+            (u.client.as_str(), u.related.as_str()),
+            ("c1", "c2"),
+            "'… Of' side is the related one"
+        );
+    }
 }
