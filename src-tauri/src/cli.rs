@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
-use structuregram_core::transfer::{self, GroupDocument};
 use structuregram_core::groups;
+use structuregram_core::transfer::{self, GroupDocument};
 
 use crate::state::{default_data_dir, AppState};
 
@@ -24,7 +24,12 @@ use crate::state::{default_data_dir, AppState};
 #[command(name = "structuregram", version)]
 pub struct Cli {
     /// Data folder (default: the OS app-data folder for StructureGram).
-    #[arg(long, global = true, env = "STRUCTUREGRAM_DATA_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "STRUCTUREGRAM_DATA_DIR",
+        value_name = "DIR"
+    )]
     pub data_dir: Option<PathBuf>,
     /// Use the demo practice (kept in a separate `demo/` folder inside the data folder).
     #[arg(long, global = true)]
@@ -88,7 +93,10 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             } else if list.is_empty() {
                 println!("No groups yet. Create one in the app, or import one with `structuregram import --file FILE`.");
             } else {
-                println!("{:>5}  {:<40} {:>8} {:>13}", "ID", "NAME", "ENTITIES", "RELATIONSHIPS");
+                println!(
+                    "{:>5}  {:<40} {:>8} {:>13}",
+                    "ID", "NAME", "ENTITIES", "RELATIONSHIPS"
+                );
                 for g in list {
                     println!(
                         "{:>5}  {:<40} {:>8} {:>13}",
@@ -97,9 +105,15 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Export { group, format: Format::Json, output } => {
+        Command::Export {
+            group,
+            format: Format::Json,
+            output,
+        } => {
             let g = groups::find(&state.db, state.org, group).await?;
-            let text = transfer::export(&state.db, state.org, g.id).await?.to_json();
+            let text = transfer::export(&state.db, state.org, g.id)
+                .await?
+                .to_json();
             match output {
                 Some(path) => std::fs::write(path, text)?,
                 None => std::io::stdout().write_all(text.as_bytes())?,
@@ -109,7 +123,8 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| anyhow::anyhow!("Cannot read {}: {e}", file.display()))?;
             let doc = GroupDocument::from_json(&text)?;
-            let id = transfer::import(&state.db, state.org, &state.cipher, &doc, Utc::now()).await?;
+            let id =
+                transfer::import(&state.db, state.org, &state.cipher, &doc, Utc::now()).await?;
             eprintln!(
                 "Imported group \u{201c}{}\u{201d} (id {id}): {} entities, {} relationships.",
                 doc.group.name,

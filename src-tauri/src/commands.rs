@@ -93,7 +93,15 @@ pub async fn create_entity(
     input: EntityInput,
     group_ids: Vec<i32>,
 ) -> CmdResult<Entity> {
-    Ok(entities::create(&state.db, state.org, &state.cipher, &input, &group_ids, Utc::now()).await?)
+    Ok(entities::create(
+        &state.db,
+        state.org,
+        &state.cipher,
+        &input,
+        &group_ids,
+        Utc::now(),
+    )
+    .await?)
 }
 
 #[tauri::command]

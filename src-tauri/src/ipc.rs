@@ -60,7 +60,8 @@ mod tests {
 
     #[test]
     fn a_validation_error_keeps_its_message_and_serialises_camel_case() {
-        let err: IpcError = structuregram_core::Error::Validation("Enter a group name.".into()).into();
+        let err: IpcError =
+            structuregram_core::Error::Validation("Enter a group name.".into()).into();
         assert_eq!(
             serde_json::to_value(&err).unwrap(),
             serde_json::json!({"code": "validation", "message": "Enter a group name."}),
@@ -71,8 +72,12 @@ mod tests {
     #[test]
     fn internal_errors_do_not_leak_details_to_the_ui() {
         let err: IpcError =
-            structuregram_core::Error::Crypto("authentication failed for key at /secret".into()).into();
+            structuregram_core::Error::Crypto("authentication failed for key at /secret".into())
+                .into();
         assert_eq!(err.code, ErrorCode::Internal);
-        assert!(!err.message.contains("/secret"), "internal details stay in the log");
+        assert!(
+            !err.message.contains("/secret"),
+            "internal details stay in the log"
+        );
     }
 }

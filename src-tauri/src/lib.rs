@@ -30,7 +30,11 @@ pub fn main_entry() -> std::process::ExitCode {
     let deep_link = args
         .get(1)
         .is_some_and(|a| a.starts_with(&format!("{SCHEME}://")));
-    let cli = if deep_link { Cli::parse_from(&args[..1]) } else { Cli::parse() };
+    let cli = if deep_link {
+        Cli::parse_from(&args[..1])
+    } else {
+        Cli::parse()
+    };
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
     match &cli.command {
         Some(command) => match runtime.block_on(cli::run(&cli, command)) {
@@ -45,7 +49,10 @@ pub fn main_entry() -> std::process::ExitCode {
             let state = match runtime.block_on(state::AppState::open(&data_dir, cli.demo)) {
                 Ok(state) => state,
                 Err(e) => {
-                    eprintln!("error: cannot open the data folder {}: {e:#}", data_dir.display());
+                    eprintln!(
+                        "error: cannot open the data folder {}: {e:#}",
+                        data_dir.display()
+                    );
                     return std::process::ExitCode::FAILURE;
                 }
             };
@@ -128,7 +135,13 @@ pub fn write_export(folder: &Path, file_name: &str, bytes: &[u8]) -> std::io::Re
     std::fs::create_dir_all(folder)?;
     let safe: String = file_name
         .chars()
-        .map(|c| if matches!(c, '/' | '\\' | ':') || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':') || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let safe = safe.trim_start_matches('.').trim();
     let safe = if safe.is_empty() { "diagram" } else { safe };
@@ -137,9 +150,17 @@ pub fn write_export(folder: &Path, file_name: &str, bytes: &[u8]) -> std::io::Re
         None => (safe.to_owned(), String::new()),
     };
     for n in 1..=1000 {
-        let name = if n == 1 { format!("{stem}{ext}") } else { format!("{stem} ({n}){ext}") };
+        let name = if n == 1 {
+            format!("{stem}{ext}")
+        } else {
+            format!("{stem} ({n}){ext}")
+        };
         let path = folder.join(name);
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut file) => {
                 use std::io::Write;
                 file.write_all(bytes)?;
@@ -149,7 +170,9 @@ pub fn write_export(folder: &Path, file_name: &str, bytes: &[u8]) -> std::io::Re
             Err(e) => return Err(e),
         }
     }
-    Err(std::io::Error::other("too many exports with this name; tidy the folder and retry"))
+    Err(std::io::Error::other(
+        "too many exports with this name; tidy the folder and retry",
+    ))
 }
 
 #[cfg(test)]
@@ -161,9 +184,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = write_export(dir.path(), "../Nguyen/Group.png", b"one").unwrap();
         let second = write_export(dir.path(), "../Nguyen/Group.png", b"two").unwrap();
-        assert_eq!(first.parent().unwrap(), dir.path(), "a path in the name must not escape");
+        assert_eq!(
+            first.parent().unwrap(),
+            dir.path(),
+            "a path in the name must not escape"
+        );
         assert_eq!(first.file_name().unwrap(), "_Nguyen_Group.png");
         assert_eq!(second.file_name().unwrap(), "_Nguyen_Group (2).png");
-        assert_eq!(std::fs::read(&first).unwrap(), b"one", "the first export is kept");
+        assert_eq!(
+            std::fs::read(&first).unwrap(),
+            b"one",
+            "the first export is kept"
+        );
     }
 }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use structuregram_core::DatabaseConnection;
 use structuregram_core::tfn::TfnCipher;
+use structuregram_core::DatabaseConnection;
 use structuregram_core::{db, demo, OrgId};
 
 /// File name of the TFN key inside the data folder.
@@ -36,7 +36,11 @@ impl AppState {
         let db = db::open(data_dir).await?;
         let cipher = TfnCipher::load_or_create(&data_dir.join(TFN_KEY_FILE))?;
         let now = Utc::now();
-        let name = if demo { demo::ORGANISATION_NAME } else { "My practice" };
+        let name = if demo {
+            demo::ORGANISATION_NAME
+        } else {
+            "My practice"
+        };
         let org = db::ensure_organisation(&db, name, now).await?;
         if demo {
             demo::seed(&db, org, &cipher, now).await?;

@@ -22,8 +22,15 @@ pub fn app_binary() -> Result<PathBuf> {
     }
     let exe = std::env::current_exe()?;
     // target/debug/deps/<test> → target/debug/structuregram
-    let dir = exe.parent().and_then(|d| d.parent()).context("unexpected test binary location")?;
-    let bin = dir.join(if cfg!(windows) { "structuregram.exe" } else { "structuregram" });
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .context("unexpected test binary location")?;
+    let bin = dir.join(if cfg!(windows) {
+        "structuregram.exe"
+    } else {
+        "structuregram"
+    });
     if !bin.exists() {
         bail!(
             "{} does not exist: build it first (`cargo build --workspace --all-targets`)",
@@ -58,7 +65,9 @@ impl AppSession {
     /// within 90 s.
     pub async fn launch(args: &[&str]) -> Result<Self> {
         if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-            bail!("no display: run end-to-end tests under an X server, e.g. `xvfb-run -a cargo test`");
+            bail!(
+                "no display: run end-to-end tests under an X server, e.g. `xvfb-run -a cargo test`"
+            );
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
         let app = app_binary()?;
@@ -66,7 +75,12 @@ impl AppSession {
         let native_port = free_port()?;
         let mut command = tokio::process::Command::new("tauri-driver");
         command
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
@@ -76,12 +90,17 @@ impl AppSession {
             .spawn()
             .context("cannot start tauri-driver: install it with `cargo install tauri-driver --locked --version '^2'`")?;
         let driver_pgid = driver.id();
-        let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
-            "browserName": "wry",
-            "tauri:options": { "application": app, "args": args },
-        }))?;
+        let caps: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(serde_json::json!({
+                "browserName": "wry",
+                "tauri:options": { "application": app, "args": args },
+            }))?;
         let url = format!("http://127.0.0.1:{port}");
-        let session = Self { client: connect(&url, caps).await?, driver, driver_pgid };
+        let session = Self {
+            client: connect(&url, caps).await?,
+            driver,
+            driver_pgid,
+        };
         session.client.set_window_size(1280, 800).await.ok();
         Ok(session)
     }
@@ -99,16 +118,59 @@ impl AppSession {
             .with_context(|| format!("{css} did not appear within {secs} s"))
     }
 
-    /// The visible texts of every element matching `css`.
+    /// The rendered text (`innerText`, which is empty for hidden elements) of every element
+    /// matching `css`, in document order. Read in the page because WebKitWebDriver's own
+    /// element-text command answers blank for React Flow's scaled, line-clamped labels.
     ///
     /// # Errors
     /// On a WebDriver failure.
     pub async fn texts(&self, css: &str) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for element in self.client.find_all(Locator::Css(css)).await? {
-            out.push(element.text().await?);
+        let value = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText);",
+                vec![serde_json::Value::String(css.to_owned())],
+            )
+            .await
+            .with_context(|| format!("reading the texts of {css}"))?;
+        Ok(serde_json::from_value(value)?)
+    }
+
+    /// Like [`AppSession::texts`], but waits up to `secs` until every match shows some text.
+    ///
+    /// # Errors
+    /// When nothing matches, or some match is still blank, after `secs`.
+    pub async fn visible_texts(&self, css: &str, secs: u64) -> Result<Vec<String>> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let texts = self.texts(css).await?;
+            if !texts.is_empty() && texts.iter().all(|t| !t.trim().is_empty()) {
+                return Ok(texts);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("{css} still blank after {secs} s: {texts:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Ok(out)
+    }
+
+    /// Clicks an element: a native WebDriver click, or a DOM click when WebKitWebDriver refuses
+    /// (it answers some clicks on table rows with an empty error).
+    ///
+    /// # Errors
+    /// When both fail.
+    pub async fn click(&self, element: &fantoccini::elements::Element) -> Result<()> {
+        if element.clone().click().await.is_ok() {
+            return Ok(());
+        }
+        self.client
+            .execute(
+                "arguments[0].click();",
+                vec![serde_json::to_value(element)?],
+            )
+            .await
+            .context("clicking")?;
+        Ok(())
     }
 
     /// Saves a PNG screenshot as `tests/screenshots/<name>.png`.
@@ -116,7 +178,11 @@ impl AppSession {
     /// # Errors
     /// On a WebDriver or file failure.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        let png = self.client.screenshot().await?;
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .context("taking a screenshot")?;
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{name}.png"));
@@ -154,7 +220,9 @@ async fn connect(url: &str, caps: serde_json::Map<String, serde_json::Value>) ->
     loop {
         let attempt = tokio::time::timeout(
             Duration::from_secs(60),
-            ClientBuilder::rustls()?.capabilities(caps.clone()).connect(url),
+            ClientBuilder::rustls()?
+                .capabilities(caps.clone())
+                .connect(url),
         )
         .await;
         match attempt {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use fantoccini::Locator;
 use structuregram_e2e::AppSession;
 
@@ -22,7 +22,8 @@ async fn demo_group_diagram_shows_entities_labels_and_respects_the_as_at_date() 
     let data_dir = data.path().to_str().unwrap().to_owned();
     let app = AppSession::launch(&["--demo", "--data-dir", &data_dir]).await?;
     let outcome = walk(&app).await;
-    if outcome.is_err() {
+    if let Err(e) = &outcome {
+        eprintln!("end-to-end walk failed: {e:?}");
         let _ = app.screenshot("window-failure").await;
     }
     app.close().await;
@@ -38,7 +39,7 @@ async fn walk(app: &AppSession) -> Result<()> {
         "Coastline Holdings Group",
         "Barker & Lowe Partnership",
     ] {
-        assert!(
+        anyhow::ensure!(
             rows.iter().any(|r| r.contains(name)),
             "the demo practice lists {name}; rows were {rows:?}"
         );
@@ -49,20 +50,27 @@ async fn walk(app: &AppSession) -> Result<()> {
     let row = app
         .client
         .find_all(Locator::Css("[data-testid=group-row]"))
-        .await?;
+        .await
+        .context("finding the group rows")?;
     let mut opened = false;
     for r in row {
-        if r.text().await?.contains("Coastline Holdings Group") {
-            r.click().await?;
+        if r.text()
+            .await
+            .context("reading a group row")?
+            .contains("Coastline Holdings Group")
+        {
+            app.click(&r).await?;
             opened = true;
             break;
         }
     }
-    assert!(opened, "the Coastline Holdings Group row can be clicked");
-    app.wait_for("[data-testid=diagram][data-state=ready]", 60).await?;
+    anyhow::ensure!(opened, "the Coastline Holdings Group row can be clicked");
+    app.wait_for("[data-testid=diagram][data-state=ready]", 60)
+        .await?;
     app.wait_for("[data-testid=diagram-node]", 30).await?;
 
-    let nodes = app.texts("[data-testid=diagram-node]").await?;
+    // React Flow keeps nodes invisible until it has measured them: wait for their text.
+    let nodes = app.visible_texts("[data-testid=diagram-node]", 30).await?;
     for name in [
         "Coastline Holdings Pty Ltd",
         "Coastline Operations Pty Ltd",
@@ -70,15 +78,23 @@ async fn walk(app: &AppSession) -> Result<()> {
         "James Porter",
         "Sarah Whitlock",
     ] {
-        assert!(nodes.iter().any(|n| n.contains(name)), "{name} is drawn; nodes: {nodes:?}");
+        anyhow::ensure!(
+            nodes.iter().any(|n| n.contains(name)),
+            "{name} is drawn; nodes: {nodes:?}"
+        );
     }
     let labels = app.texts("[data-testid=edge-label]").await?;
-    assert!(
-        labels.iter().any(|l| l.contains("Shareholder · 600 Ordinary (60%)")),
+    anyhow::ensure!(
+        labels
+            .iter()
+            .any(|l| l.contains("Shareholder · 600 Ordinary (60%)")),
         "Sarah's holding is labelled with shares, class and %; labels: {labels:?}"
     );
     let before = directors(app).await?;
-    assert_eq!(before, 5, "five directorships, James Porter's ceased one included: {labels:?}");
+    anyhow::ensure!(
+        before == 5,
+        "five directorships, James Porter's ceased one included: {labels:?}"
+    );
     app.screenshot("02-diagram").await?;
 
     // As at 1 January 2022 James Porter (director until 30 June 2021) is no longer a director.
@@ -99,9 +115,15 @@ async fn walk(app: &AppSession) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert_eq!(after, before - 1, "James Porter's directorship is hidden as at 2022-01-01");
+    anyhow::ensure!(
+        after == before - 1,
+        "James Porter's directorship is hidden as at 2022-01-01"
+    );
     let note = hidden.text().await?;
-    assert!(note.contains('1'), "the note says one relationship is hidden: {note:?}");
+    anyhow::ensure!(
+        note.contains('1'),
+        "the note says one relationship is hidden: {note:?}"
+    );
     app.screenshot("03-diagram-as-at-2022").await?;
     Ok(())
 }

@@ -25,7 +25,10 @@ pub struct OrgId(pub i32);
 /// opened or a migration fails.
 pub async fn open(data_dir: &Path) -> Result<DatabaseConnection> {
     std::fs::create_dir_all(data_dir)?;
-    let url = format!("sqlite://{}?mode=rwc", data_dir.join(DATABASE_FILE).display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join(DATABASE_FILE).display()
+    );
     connect(&url).await
 }
 

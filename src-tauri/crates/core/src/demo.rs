@@ -134,16 +134,43 @@ pub async fn seed(
     rel!(link(R::Spouse, minh, lan));
     rel!(link(R::Parent, minh, an));
     rel!(link(R::Parent, lan, an));
-    rel!(from_date(link(R::Director, minh, trustee_co), date(2009, 7, 1)));
-    rel!(from_date(link(R::Director, lan, trustee_co), date(2009, 7, 1)));
-    rel!(holding(R::Shareholder, minh, trustee_co, 1, "Ordinary", 50.0));
-    rel!(holding(R::Shareholder, lan, trustee_co, 1, "Ordinary", 50.0));
+    rel!(from_date(
+        link(R::Director, minh, trustee_co),
+        date(2009, 7, 1)
+    ));
+    rel!(from_date(
+        link(R::Director, lan, trustee_co),
+        date(2009, 7, 1)
+    ));
+    rel!(holding(
+        R::Shareholder,
+        minh,
+        trustee_co,
+        1,
+        "Ordinary",
+        50.0
+    ));
+    rel!(holding(
+        R::Shareholder,
+        lan,
+        trustee_co,
+        1,
+        "Ordinary",
+        50.0
+    ));
     rel!(link(R::Trustee, trustee_co, family_trust));
     rel!(link(R::Appointor, minh, family_trust));
     for b in [minh, lan, an, bucket] {
         rel!(link(R::Beneficiary, b, family_trust));
     }
-    rel!(holding(R::Shareholder, family_trust, bucket, 100, "Ordinary", 100.0));
+    rel!(holding(
+        R::Shareholder,
+        family_trust,
+        bucket,
+        100,
+        "Ordinary",
+        100.0
+    ));
     rel!(link(R::Director, minh, bucket));
     for m in [minh, lan] {
         rel!(link(R::SmsfMember, m, smsf));
@@ -183,15 +210,34 @@ pub async fn seed(
         rel!(link(R::Parent, peter, grandchild));
         rel!(link(R::Parent, claire, grandchild));
     }
-    rel!(from_date(link(R::Executor, peter, estate), date(2019, 9, 2)));
-    rel!(from_date(link(R::Executor, susan, estate), date(2019, 9, 2)));
-    rel!(from_date(link(R::Trustee, peter, testamentary), date(2020, 3, 1)));
+    rel!(from_date(
+        link(R::Executor, peter, estate),
+        date(2019, 9, 2)
+    ));
+    rel!(from_date(
+        link(R::Executor, susan, estate),
+        date(2019, 9, 2)
+    ));
+    rel!(from_date(
+        link(R::Trustee, peter, testamentary),
+        date(2020, 3, 1)
+    ));
     for b in [margaret, peter, susan, oliver, amelia] {
         rel!(link(R::Beneficiary, b, testamentary));
     }
     group!(
         "Harrington Family",
-        [george, margaret, peter, susan, claire, oliver, amelia, estate, testamentary]
+        [
+            george,
+            margaret,
+            peter,
+            susan,
+            claire,
+            oliver,
+            amelia,
+            estate,
+            testamentary
+        ]
     );
 
     // 3. A corporate group with cross-holdings, a unit trust and a ceased director.
@@ -205,26 +251,94 @@ pub async fn seed(
     let operations = entity!(company("Coastline Operations Pty Ltd", "645678901"));
     let property_co = entity!(company("Coastline Property Pty Ltd", "656789012"));
     let unit_trust = entity!(trust("Coastline Property Unit Trust", TrustType::Unit));
-    rel!(holding(R::Shareholder, sarah, holdings, 600, "Ordinary", 60.0));
-    rel!(holding(R::Shareholder, david, holdings, 400, "Ordinary", 40.0));
-    rel!(holding(R::Shareholder, holdings, operations, 1000, "Ordinary", 100.0));
-    rel!(holding(R::Shareholder, holdings, property_co, 80, "Ordinary", 80.0));
-    rel!(holding(R::Shareholder, operations, property_co, 20, "Ordinary", 20.0));
-    rel!(holding(R::Unitholder, holdings, unit_trust, 600, "Ordinary units", 60.0));
-    rel!(holding(R::Unitholder, operations, unit_trust, 400, "Ordinary units", 40.0));
+    rel!(holding(
+        R::Shareholder,
+        sarah,
+        holdings,
+        600,
+        "Ordinary",
+        60.0
+    ));
+    rel!(holding(
+        R::Shareholder,
+        david,
+        holdings,
+        400,
+        "Ordinary",
+        40.0
+    ));
+    rel!(holding(
+        R::Shareholder,
+        holdings,
+        operations,
+        1000,
+        "Ordinary",
+        100.0
+    ));
+    rel!(holding(
+        R::Shareholder,
+        holdings,
+        property_co,
+        80,
+        "Ordinary",
+        80.0
+    ));
+    rel!(holding(
+        R::Shareholder,
+        operations,
+        property_co,
+        20,
+        "Ordinary",
+        20.0
+    ));
+    rel!(holding(
+        R::Unitholder,
+        holdings,
+        unit_trust,
+        600,
+        "Ordinary units",
+        60.0
+    ));
+    rel!(holding(
+        R::Unitholder,
+        operations,
+        unit_trust,
+        400,
+        "Ordinary units",
+        40.0
+    ));
     rel!(link(R::Trustee, property_co, unit_trust));
-    for (director, company) in [(sarah, holdings), (david, holdings), (sarah, operations), (david, property_co)] {
-        rel!(from_date(link(R::Director, director, company), date(2014, 7, 1)));
+    for (director, company) in [
+        (sarah, holdings),
+        (david, holdings),
+        (sarah, operations),
+        (david, property_co),
+    ] {
+        rel!(from_date(
+            link(R::Director, director, company),
+            date(2014, 7, 1)
+        ));
     }
     rel!(RelationshipInput {
         start_date: date(2015, 7, 1),
         end_date: date(2021, 6, 30),
         ..link(R::Director, james, operations)
     });
-    rel!(from_date(link(R::Secretary, david, holdings), date(2014, 7, 1)));
+    rel!(from_date(
+        link(R::Secretary, david, holdings),
+        date(2014, 7, 1)
+    ));
     group!(
         "Coastline Holdings Group",
-        [sarah, david, james, holdings, operations, property_co, unit_trust]
+        [
+            sarah,
+            david,
+            james,
+            holdings,
+            operations,
+            property_co,
+            unit_trust
+        ]
     );
 
     // 4. A partnership with an individual, and a trust, as partners.
@@ -235,9 +349,18 @@ pub async fn seed(
         abn: Some("22 645 678 901".into()),
         ..org_entity(EntityKind::Partnership, "Barker & Lowe Accountants")
     });
-    rel!(RelationshipInput { percentage: Some(50.0), ..link(R::Partner, emma, firm) });
-    rel!(RelationshipInput { percentage: Some(30.0), ..link(R::Partner, tom, firm) });
-    rel!(RelationshipInput { percentage: Some(20.0), ..link(R::Partner, lowe_trust, firm) });
+    rel!(RelationshipInput {
+        percentage: Some(50.0),
+        ..link(R::Partner, emma, firm)
+    });
+    rel!(RelationshipInput {
+        percentage: Some(30.0),
+        ..link(R::Partner, tom, firm)
+    });
+    rel!(RelationshipInput {
+        percentage: Some(20.0),
+        ..link(R::Partner, lowe_trust, firm)
+    });
     rel!(link(R::Trustee, tom, lowe_trust));
     rel!(link(R::Beneficiary, tom, lowe_trust));
     group!("Barker & Lowe Partnership", [emma, tom, lowe_trust, firm]);

@@ -29,7 +29,11 @@ pub fn edge_label(r: &relationship::Model) -> String {
     let pct = r.percentage.map(|p| format!("{}%", trim_number(p)));
     match r.kind {
         RelationshipKind::Shareholder | RelationshipKind::Unitholder => {
-            let unit = if r.kind == RelationshipKind::Unitholder { "units" } else { "shares" };
+            let unit = if r.kind == RelationshipKind::Unitholder {
+                "units"
+            } else {
+                "shares"
+            };
             let holding = match (r.shares, r.share_class.as_deref()) {
                 (Some(n), Some(class)) => Some(format!("{n} {class}")),
                 (Some(n), None) => Some(format!("{n} {unit}")),

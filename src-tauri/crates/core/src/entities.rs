@@ -86,11 +86,15 @@ pub fn normalise_input(input: &EntityInput) -> Result<CleanInput> {
                     "Enter the individual's last name.".into(),
                 ));
             };
-            [first_name.as_deref(), middle_name.as_deref(), Some(last.as_str())]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ")
+            [
+                first_name.as_deref(),
+                middle_name.as_deref(),
+                Some(last.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
         }
         _ => input.name.trim().to_owned(),
     };
@@ -140,7 +144,10 @@ pub fn normalise_input(input: &EntityInput) -> Result<CleanInput> {
         }
     }
     let notes = tidy(&input.notes);
-    if notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES_LEN) {
+    if notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTES_LEN)
+    {
         return Err(Error::Validation(format!(
             "Notes may have at most {MAX_NOTES_LEN} characters."
         )));
@@ -270,7 +277,10 @@ pub async fn get_row<C: ConnectionTrait>(db: &C, org: OrgId, id: i32) -> Result<
 /// [`Error::NotFound`] if there is none.
 pub async fn get<C: ConnectionTrait>(db: &C, org: OrgId, id: i32) -> Result<Entity> {
     let row = get_row(db, org, id).await?;
-    let ids = group_ids_of(db, vec![id]).await?.remove(&id).unwrap_or_default();
+    let ids = group_ids_of(db, vec![id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
     Ok(to_entity(row, ids))
 }
 
@@ -318,7 +328,12 @@ pub(crate) async fn insert<C: ConnectionTrait>(
     Ok(row.id)
 }
 
-fn apply(row: &mut entity::ActiveModel, clean: &CleanInput, cipher: &TfnCipher, now: DateTime<Utc>) {
+fn apply(
+    row: &mut entity::ActiveModel,
+    clean: &CleanInput,
+    cipher: &TfnCipher,
+    now: DateTime<Utc>,
+) {
     let i = &clean.input;
     row.kind = Set(i.kind);
     row.trust_type = Set(i.trust_type);
@@ -391,7 +406,12 @@ pub async fn update(
 ///
 /// # Errors
 /// [`Error::NotFound`].
-pub async fn delete(db: &DatabaseConnection, org: OrgId, id: i32, now: DateTime<Utc>) -> Result<()> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    org: OrgId,
+    id: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let txn = db.begin().await?;
     let row = get_row(&txn, org, id).await?;
     relationship::Entity::delete_many()
@@ -423,5 +443,8 @@ pub async fn reveal_tfn(
     id: i32,
 ) -> Result<Option<String>> {
     let row = get_row(db, org, id).await?;
-    row.tfn_sealed.as_deref().map(|s| cipher.open(s)).transpose()
+    row.tfn_sealed
+        .as_deref()
+        .map(|s| cipher.open(s))
+        .transpose()
 }

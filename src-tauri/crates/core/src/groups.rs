@@ -193,7 +193,16 @@ pub async fn rename(
     active.name = Set(name.clone());
     active.updated_at = Set(now);
     active.update(&txn).await?;
-    audit::record(&txn, org, "rename", "group", Some(id), &format!("{old} → {name}"), now).await?;
+    audit::record(
+        &txn,
+        org,
+        "rename",
+        "group",
+        Some(id),
+        &format!("{old} → {name}"),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     let summaries = list(db, org).await?;
     summaries
@@ -207,7 +216,12 @@ pub async fn rename(
 ///
 /// # Errors
 /// [`Error::NotFound`] if the group does not exist.
-pub async fn delete(db: &DatabaseConnection, org: OrgId, id: i32, now: DateTime<Utc>) -> Result<()> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    org: OrgId,
+    id: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let txn = db.begin().await?;
     let g = get(&txn, org, id).await?;
     group_member::Entity::delete_many()

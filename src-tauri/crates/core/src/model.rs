@@ -26,7 +26,11 @@ use ts_rs::TS;
     Deserialize,
     TS,
 )]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "camelCase")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "camelCase"
+)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub enum EntityKind {
@@ -69,7 +73,11 @@ impl EntityKind {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, TS,
 )]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "camelCase")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "camelCase"
+)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub enum TrustType {
@@ -117,7 +125,11 @@ impl TrustType {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, TS,
 )]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "camelCase")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "camelCase"
+)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub enum EntityStatus {
@@ -141,7 +153,11 @@ pub enum EntityStatus {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, TS,
 )]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "camelCase")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "camelCase"
+)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub enum RelationshipKind {

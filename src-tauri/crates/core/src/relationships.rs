@@ -187,7 +187,16 @@ pub(crate) async fn insert<C: ConnectionTrait>(
     };
     fill(&mut row, &input, now);
     let row = row.insert(db).await?;
-    audit::record(db, org, "create", "relationship", Some(row.id), row.kind.label(), now).await?;
+    audit::record(
+        db,
+        org,
+        "create",
+        "relationship",
+        Some(row.id),
+        row.kind.label(),
+        now,
+    )
+    .await?;
     Ok(to_relationship(row))
 }
 
@@ -209,7 +218,16 @@ pub async fn update(
     let mut active = row.into_active_model();
     fill(&mut active, &input, now);
     let row = active.update(&txn).await?;
-    audit::record(&txn, org, "update", "relationship", Some(id), row.kind.label(), now).await?;
+    audit::record(
+        &txn,
+        org,
+        "update",
+        "relationship",
+        Some(id),
+        row.kind.label(),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(to_relationship(row))
 }
@@ -226,11 +244,25 @@ async fn get_row<C: ConnectionTrait>(db: &C, org: OrgId, id: i32) -> Result<rela
 ///
 /// # Errors
 /// [`Error::NotFound`].
-pub async fn delete(db: &DatabaseConnection, org: OrgId, id: i32, now: DateTime<Utc>) -> Result<()> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    org: OrgId,
+    id: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let txn = db.begin().await?;
     let row = get_row(&txn, org, id).await?;
     relationship::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(&txn, org, "delete", "relationship", Some(id), row.kind.label(), now).await?;
+    audit::record(
+        &txn,
+        org,
+        "delete",
+        "relationship",
+        Some(id),
+        row.kind.label(),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

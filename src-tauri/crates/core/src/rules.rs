@@ -50,7 +50,10 @@ pub struct Neighbour {
     pub end_date: Option<NaiveDate>,
 }
 
-fn overlaps(a: (Option<NaiveDate>, Option<NaiveDate>), b: (Option<NaiveDate>, Option<NaiveDate>)) -> bool {
+fn overlaps(
+    a: (Option<NaiveDate>, Option<NaiveDate>),
+    b: (Option<NaiveDate>, Option<NaiveDate>),
+) -> bool {
     let starts_before_b_ends = match (a.0, b.1) {
         (Some(start), Some(end)) => start <= end,
         _ => true,
@@ -87,7 +90,9 @@ fn endpoints_allowed(kind: RelationshipKind, from: &Party, to: &Party) -> Result
     let ok = match kind {
         R::Director | R::Secretary | R::PublicOfficer => f == Individual && t == Company,
         R::Shareholder => matches!(f, Individual | Company | Trust | Smsf) && t == Company,
-        R::Unitholder => matches!(f, Individual | Company | Trust | Smsf) && t == Trust && unit_like,
+        R::Unitholder => {
+            matches!(f, Individual | Company | Trust | Smsf) && t == Trust && unit_like
+        }
         R::Trustee => matches!(f, Individual | Company) && matches!(t, Trust | Smsf),
         R::Executor => {
             matches!(f, Individual | Company) && to.trust_type == Some(TrustType::DeceasedEstate)
@@ -170,7 +175,9 @@ pub fn check(
     }
     if let Some(p) = input.percentage {
         if !(0.0..=100.0).contains(&p) || p.is_nan() {
-            return Err(format!("A percentage must be between 0 and 100; {p} is not."));
+            return Err(format!(
+                "A percentage must be between 0 and 100; {p} is not."
+            ));
         }
     }
     if input.shares.is_some_and(|s| s < 0) {
@@ -193,10 +200,13 @@ pub fn check(
             describe(to)
         ));
     }
-    if neighbours.iter().any(|n| same_fact(input, n) && overlaps(
-        (input.start_date, input.end_date),
-        (n.start_date, n.end_date),
-    )) {
+    if neighbours.iter().any(|n| {
+        same_fact(input, n)
+            && overlaps(
+                (input.start_date, input.end_date),
+                (n.start_date, n.end_date),
+            )
+    }) {
         return Err(format!(
             "This relationship already exists: {} is already {} of {}.",
             from.name,
@@ -233,7 +243,10 @@ pub fn check(
         }
         R::Trustee if to.kind == EntityKind::Smsf => {
             let trustees: Vec<&Neighbour> = concurrent(R::Trustee).collect();
-            let corporate = trustees.iter().filter(|n| n.from_kind == EntityKind::Company).count();
+            let corporate = trustees
+                .iter()
+                .filter(|n| n.from_kind == EntityKind::Company)
+                .count();
             let individual = trustees.len() - corporate;
             let mixed = match from.kind {
                 EntityKind::Company => individual > 0,
@@ -280,11 +293,21 @@ mod tests {
     use RelationshipKind as R;
 
     fn party(id: i32, name: &str, kind: EntityKind) -> Party {
-        Party { id, name: name.into(), kind, trust_type: None }
+        Party {
+            id,
+            name: name.into(),
+            kind,
+            trust_type: None,
+        }
     }
 
     fn trust(id: i32, name: &str, t: TrustType) -> Party {
-        Party { id, name: name.into(), kind: Trust, trust_type: Some(t) }
+        Party {
+            id,
+            name: name.into(),
+            kind: Trust,
+            trust_type: Some(t),
+        }
     }
 
     fn input(kind: R, from: i32, to: i32) -> RelationshipInput {
@@ -324,17 +347,36 @@ mod tests {
         let firm = party(10, "Barker & Lowe", Partnership);
         let new_partner = party(3, "Kim Ade", Individual);
         let others = [
-            Neighbour { percentage: Some(60.0), ..existing(R::Partner, 1, Individual, 10) },
-            Neighbour { percentage: Some(30.0), ..existing(R::Partner, 2, Individual, 10) },
+            Neighbour {
+                percentage: Some(60.0),
+                ..existing(R::Partner, 1, Individual, 10)
+            },
+            Neighbour {
+                percentage: Some(30.0),
+                ..existing(R::Partner, 2, Individual, 10)
+            },
         ];
-        let over = RelationshipInput { percentage: Some(30.0), ..input(R::Partner, 3, 10) };
+        let over = RelationshipInput {
+            percentage: Some(30.0),
+            ..input(R::Partner, 3, 10)
+        };
         assert_eq!(
             check(&over, &new_partner, &firm, &others),
-            Err("Partner interests in Barker & Lowe would total 120%; they may not exceed 100%.".into()),
+            Err(
+                "Partner interests in Barker & Lowe would total 120%; they may not exceed 100%."
+                    .into()
+            ),
             "60 + 30 + 30 = 120 > 100"
         );
-        let exact = RelationshipInput { percentage: Some(10.0), ..input(R::Partner, 3, 10) };
-        assert_eq!(check(&exact, &new_partner, &firm, &others), Ok(()), "exactly 100% is allowed");
+        let exact = RelationshipInput {
+            percentage: Some(10.0),
+            ..input(R::Partner, 3, 10)
+        };
+        assert_eq!(
+            check(&exact, &new_partner, &firm, &others),
+            Ok(()),
+            "exactly 100% is allowed"
+        );
     }
 
     #[test]
@@ -351,7 +393,12 @@ mod tests {
             ..input(R::Partner, 3, 10)
         };
         assert_eq!(
-            check(&joins_later, &party(3, "Kim Ade", Individual), &firm, &[retired]),
+            check(
+                &joins_later,
+                &party(3, "Kim Ade", Individual),
+                &firm,
+                &[retired]
+            ),
             Ok(()),
             "interests that never overlap in time are not added together"
         );
@@ -370,20 +417,34 @@ mod tests {
             err.starts_with("A partnership cannot be a partner;"),
             "the message names the rule: {err}"
         );
-        assert!(err.contains("Alpha Partners is a partnership"), "and the offending entity: {err}");
+        assert!(
+            err.contains("Alpha Partners is a partnership"),
+            "and the offending entity: {err}"
+        );
     }
 
     #[test]
     fn an_smsf_has_at_most_six_members() {
         let fund = party(100, "Ade Super Fund", Smsf);
-        let members: Vec<Neighbour> =
-            (1..=6).map(|i| existing(R::SmsfMember, i, Individual, 100)).collect();
+        let members: Vec<Neighbour> = (1..=6)
+            .map(|i| existing(R::SmsfMember, i, Individual, 100))
+            .collect();
         assert_eq!(
-            check(&input(R::SmsfMember, 7, 100), &party(7, "Seventh Member", Individual), &fund, &members),
+            check(
+                &input(R::SmsfMember, 7, 100),
+                &party(7, "Seventh Member", Individual),
+                &fund,
+                &members
+            ),
             Err("Ade Super Fund already has 6 members; an SMSF may have at most 6.".into())
         );
         assert_eq!(
-            check(&input(R::SmsfMember, 7, 100), &party(7, "Sixth Member", Individual), &fund, &members[..5]),
+            check(
+                &input(R::SmsfMember, 7, 100),
+                &party(7, "Sixth Member", Individual),
+                &fund,
+                &members[..5]
+            ),
             Ok(()),
             "the sixth member is allowed"
         );
@@ -403,22 +464,41 @@ mod tests {
             Err("Ade Super Fund's trustees must be either individuals or a corporate trustee, never both.".into())
         );
         assert_eq!(
-            check(&input(R::Trustee, 6, 100), &party(6, "Other Pty Ltd", Company), &fund, &corporate_trustee),
+            check(
+                &input(R::Trustee, 6, 100),
+                &party(6, "Other Pty Ltd", Company),
+                &fund,
+                &corporate_trustee
+            ),
             Err("Ade Super Fund already has a corporate trustee; an SMSF has only one.".into())
         );
     }
 
     #[test]
     fn a_deceased_estate_has_no_appointor() {
-        let estate = trust(9, "Estate of the late G Harrington", TrustType::DeceasedEstate);
-        let err = check(&input(R::Appointor, 1, 9), &party(1, "Peter Harrington", Individual), &estate, &[])
-            .unwrap_err();
+        let estate = trust(
+            9,
+            "Estate of the late G Harrington",
+            TrustType::DeceasedEstate,
+        );
+        let err = check(
+            &input(R::Appointor, 1, 9),
+            &party(1, "Peter Harrington", Individual),
+            &estate,
+            &[],
+        )
+        .unwrap_err();
         assert!(
             err.starts_with("Appointor relationships are not valid for deceased estates"),
             "{err}"
         );
         assert_eq!(
-            check(&input(R::Executor, 1, 9), &party(1, "Peter Harrington", Individual), &estate, &[]),
+            check(
+                &input(R::Executor, 1, 9),
+                &party(1, "Peter Harrington", Individual),
+                &estate,
+                &[]
+            ),
             Ok(()),
             "an executor is the deceased estate's controller"
         );
@@ -438,17 +518,36 @@ mod tests {
         let kim = party(1, "Kim Ade", Individual);
         let co = party(2, "Ade Pty Ltd", Company);
         assert_eq!(
-            check(&input(R::Director, 1, 2), &kim, &co, &[existing(R::Director, 1, Individual, 2)]),
-            Err("This relationship already exists: Kim Ade is already director of Ade Pty Ltd.".into())
+            check(
+                &input(R::Director, 1, 2),
+                &kim,
+                &co,
+                &[existing(R::Director, 1, Individual, 2)]
+            ),
+            Err(
+                "This relationship already exists: Kim Ade is already director of Ade Pty Ltd."
+                    .into()
+            )
         );
         let child = party(3, "Sam Ade", Individual);
         assert!(
-            check(&input(R::Child, 3, 1), &child, &kim, &[existing(R::Parent, 1, Individual, 3)])
-                .is_err(),
+            check(
+                &input(R::Child, 3, 1),
+                &child,
+                &kim,
+                &[existing(R::Parent, 1, Individual, 3)]
+            )
+            .is_err(),
             "Sam as Kim's child is the same fact as Kim as Sam's parent"
         );
-        let ceased = Neighbour { end_date: d(2020, 6, 30), ..existing(R::Director, 1, Individual, 2) };
-        let reappointed = RelationshipInput { start_date: d(2023, 1, 1), ..input(R::Director, 1, 2) };
+        let ceased = Neighbour {
+            end_date: d(2020, 6, 30),
+            ..existing(R::Director, 1, Individual, 2)
+        };
+        let reappointed = RelationshipInput {
+            start_date: d(2023, 1, 1),
+            ..input(R::Director, 1, 2)
+        };
         assert_eq!(
             check(&reappointed, &kim, &co, &[ceased]),
             Ok(()),
@@ -464,7 +563,12 @@ mod tests {
             ..input(R::Director, 1, 2)
         };
         assert_eq!(
-            check(&r, &party(1, "Kim Ade", Individual), &party(2, "Ade Pty Ltd", Company), &[]),
+            check(
+                &r,
+                &party(1, "Kim Ade", Individual),
+                &party(2, "Ade Pty Ltd", Company),
+                &[]
+            ),
             Err("The end date (2021-06-30) must be after the start date (2022-07-01).".into())
         );
     }
@@ -484,20 +588,39 @@ mod tests {
         );
         let unit_holding = input(R::Unitholder, 1, 5);
         assert!(
-            check(&unit_holding, &party(1, "Kim Ade", Individual), &trust(5, "Ade Family Trust", TrustType::Discretionary), &[]).is_err(),
+            check(
+                &unit_holding,
+                &party(1, "Kim Ade", Individual),
+                &trust(5, "Ade Family Trust", TrustType::Discretionary),
+                &[]
+            )
+            .is_err(),
             "units are held only in unit or hybrid trusts"
         );
         assert_eq!(
-            check(&unit_holding, &party(1, "Kim Ade", Individual), &trust(5, "Ade Unit Trust", TrustType::Unit), &[]),
+            check(
+                &unit_holding,
+                &party(1, "Kim Ade", Individual),
+                &trust(5, "Ade Unit Trust", TrustType::Unit),
+                &[]
+            ),
             Ok(())
         );
     }
 
     #[test]
     fn percentages_stay_between_0_and_100() {
-        let r = RelationshipInput { percentage: Some(120.0), ..input(R::Shareholder, 1, 2) };
+        let r = RelationshipInput {
+            percentage: Some(120.0),
+            ..input(R::Shareholder, 1, 2)
+        };
         assert_eq!(
-            check(&r, &party(1, "Kim Ade", Individual), &party(2, "Ade Pty Ltd", Company), &[]),
+            check(
+                &r,
+                &party(1, "Kim Ade", Individual),
+                &party(2, "Ade Pty Ltd", Company),
+                &[]
+            ),
             Err("A percentage must be between 0 and 100; 120 is not.".into())
         );
     }

@@ -127,7 +127,10 @@ mod tests {
     fn sealed_tfn_opens_to_the_original_and_is_not_readable() {
         let cipher = TfnCipher::random();
         let sealed = cipher.seal("123456782");
-        assert!(!sealed.contains("123456782"), "the clear TFN must not appear in the sealed form");
+        assert!(
+            !sealed.contains("123456782"),
+            "the clear TFN must not appear in the sealed form"
+        );
         assert_eq!(cipher.open(&sealed).unwrap(), "123456782");
     }
 
@@ -146,7 +149,11 @@ mod tests {
         let path = dir.path().join("tfn.key");
         let sealed = TfnCipher::load_or_create(&path).unwrap().seal("987654321");
         let reopened = TfnCipher::load_or_create(&path).unwrap();
-        assert_eq!(reopened.open(&sealed).unwrap(), "987654321", "same key after reload");
+        assert_eq!(
+            reopened.open(&sealed).unwrap(),
+            "987654321",
+            "same key after reload"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -26,12 +26,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::db::OrgId;
 use crate::error::{Error, Result};
-use crate::model::{EntityInput, EntityKind, EntityStatus, RelationshipInput, RelationshipKind, TrustType};
+use crate::model::{
+    EntityInput, EntityKind, EntityStatus, RelationshipInput, RelationshipKind, TrustType,
+};
 use crate::schema::{entity, group_member};
 use crate::tfn::TfnCipher;
 use crate::{entities, groups, relationships};
@@ -122,8 +126,9 @@ impl GroupDocument {
     /// # Errors
     /// [`Error::Validation`] naming the line and column of a syntax error, or a wrong format.
     pub fn from_json(text: &str) -> Result<Self> {
-        let doc: Self = serde_json::from_str(text)
-            .map_err(|e| Error::Validation(format!("This is not a StructureGram group file: {e}.")))?;
+        let doc: Self = serde_json::from_str(text).map_err(|e| {
+            Error::Validation(format!("This is not a StructureGram group file: {e}."))
+        })?;
         if doc.format != FORMAT {
             return Err(Error::Validation(format!(
                 "Unsupported group file format \u{201c}{}\u{201d}; expected \u{201c}{FORMAT}\u{201d}.",
@@ -229,7 +234,10 @@ pub async fn import(
     let mut ids: HashMap<&str, i32> = HashMap::new();
     for e in &doc.entities {
         if ids.contains_key(e.key.as_str()) {
-            return Err(Error::Validation(format!("Entity key {} appears twice.", e.key)));
+            return Err(Error::Validation(format!(
+                "Entity key {} appears twice.",
+                e.key
+            )));
         }
         let input = EntityInput {
             kind: e.kind,
@@ -260,7 +268,10 @@ pub async fn import(
     for (i, r) in doc.relationships.iter().enumerate() {
         let end = |key: &str| {
             ids.get(key).copied().ok_or_else(|| {
-                Error::Validation(format!("Relationship {} names unknown entity {key}.", i + 1))
+                Error::Validation(format!(
+                    "Relationship {} names unknown entity {key}.",
+                    i + 1
+                ))
             })
         };
         let input = RelationshipInput {
@@ -276,7 +287,12 @@ pub async fn import(
         };
         relationships::insert(&txn, org, &input, now)
             .await
-            .map_err(|err| in_context(err, &format!("Relationship {} ({} → {})", i + 1, r.from, r.to)))?;
+            .map_err(|err| {
+                in_context(
+                    err,
+                    &format!("Relationship {} ({} → {})", i + 1, r.from, r.to),
+                )
+            })?;
     }
     txn.commit().await?;
     Ok(group.id)
