@@ -684,10 +684,23 @@ fn token_inner(sim: &Sim, f: &HashMap<String, String>) -> Response {
             }
             rec.used = true;
             let rec = rec.clone();
+            let mut scope = rec.scope.clone();
+            if s.accumulate_scopes {
+                // Scopes add up across consents until revoked (§5.4).
+                for g in id.grants.iter().filter(|g| {
+                    !g.revoked && g.user_id == rec.user_id && g.client_id == rec.client_id
+                }) {
+                    for sc in &g.scope {
+                        if !scope.contains(sc) {
+                            scope.push(sc.clone());
+                        }
+                    }
+                }
+            }
             id.grants.push(Grant {
                 user_id: rec.user_id,
                 client_id: rec.client_id,
-                scope: rec.scope,
+                scope,
                 auth_event_id: rec.auth_event_id,
                 revoked: false,
             });

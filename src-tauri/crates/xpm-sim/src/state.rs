@@ -73,6 +73,9 @@ pub struct Settings {
     /// Leave `X-AppMinLimit-Remaining` off `client.api/add` responses, as in the recorded
     /// traffic (§4 "not guaranteed on every response"; default true).
     pub omit_app_header_on_add: bool,
+    /// A new consent's token carries the union of the scopes of the user's earlier,
+    /// unrevoked consents to the app (§5.4 "Scopes add up across consents"; default true).
+    pub accumulate_scopes: bool,
 }
 
 impl Default for Settings {
@@ -103,6 +106,7 @@ impl Default for Settings {
             connections_count_app_limit: true,
             shuffle_connections: true,
             omit_app_header_on_add: true,
+            accumulate_scopes: true,
         }
     }
 }

@@ -272,7 +272,19 @@ async fn auth_tenant_and_scope_errors() {
         StatusCode::OK,
         "tenant id compared case-insensitively"
     );
-    // Read-only scope cannot write; staff needs a staff scope.
+    // Scopes add up across consents (§5.4): a later read-only consent still writes…
+    let more = login_with(&s, &c, "openid offline_access practicemanager.client.read").await;
+    let scopes = jwt_payload(more["access_token"].as_str().unwrap())["scope"].clone();
+    assert!(
+        scopes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "practicemanager.client"),
+        "accumulated: {scopes}"
+    );
+    // …until revoked. Read-only scope cannot write; staff needs a staff scope.
+    s.admin.revoke_user("ivy@smallpractice.example");
     let ro = login_with(&s, &c, "openid offline_access practicemanager.client.read").await
         ["access_token"]
         .as_str()
@@ -297,6 +309,7 @@ async fn auth_tenant_and_scope_errors() {
         StatusCode::FORBIDDEN,
         "staff.api needs practicemanager.staff.read"
     );
+    let t = login(&s, &c).await;
     let st = get(&s, &c, &t, "staff.api/list").await;
     assert_eq!(st.status, StatusCode::OK);
     assert!(st.body.contains("<StaffList><Staff><UUID>"), "{}", st.body);
