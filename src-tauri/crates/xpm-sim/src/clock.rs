@@ -96,4 +96,23 @@ mod tests {
         c.advance(Duration::seconds(-5));
         assert_eq!(c.now(), start + Duration::days(61), "never moves back");
     }
+
+    #[test]
+    fn scaled_clock_runs_faster_than_real_time() {
+        let start = Utc::now();
+        let c = SimClock::new(Some(start), 1000.0);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let moved = c.now() - start;
+        assert!(
+            moved >= Duration::seconds(20),
+            "20 ms real at 1000x is at least 20 s: {moved}"
+        );
+        let before = c.now();
+        c.set_scale(0.0);
+        let after = c.now();
+        assert!(after >= before, "changing speed never jumps back");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(c.now(), after, "scale 0 after set_scale freezes it");
+        assert_eq!(c.scale(), 0.0);
+    }
 }

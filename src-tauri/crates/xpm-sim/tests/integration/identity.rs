@@ -711,3 +711,49 @@ async fn consent_page_offers_each_of_the_users_practices() {
     .await;
     assert!(g.body.contains("Tama Ngata"), "second practice's data");
 }
+
+#[tokio::test]
+async fn deny_without_redirect_when_configured() {
+    let s = sim().await;
+    s.admin.set_auto_approve(None);
+    s.admin.update_settings(|st| st.deny_redirects = false);
+    let c = http();
+    let html = c
+        .get(authorize_url(&s, REDIRECT, SCOPE, "d"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rid = html
+        .split("name=\"request_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    c.post(format!("{}/signin", s.urls.authorize_url))
+        .form(&[
+            ("request_id", rid.as_str()),
+            ("email", "ivy@smallpractice.example"),
+            ("password", "sim-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let r = c
+        .post(format!("{}/consent", s.urls.authorize_url))
+        .form(&[("request_id", rid.as_str()), ("decision", "deny")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "no callback at all (§5.7: handle both)"
+    );
+    assert!(r.headers().get("location").is_none());
+    assert!(r.text().await.unwrap().contains("id=\"denied\""));
+}

@@ -760,3 +760,36 @@ async fn client_groups_add_members_delete() {
         "archived fixture client not in member list"
     );
 }
+
+#[tokio::test]
+async fn strict_content_type_opt_in_header() {
+    let s = sim().await;
+    let c = http();
+    let t = login(&s, &c).await;
+    let body = "<Client><Name>Form Encoded Pty Ltd</Name></Client>";
+    let send = |strict: bool| {
+        let mut rb = c
+            .post(format!("{}/client.api/add", s.urls.xpm_base))
+            .bearer_auth(&t)
+            .header("Xero-Tenant-Id", SMALL_TENANT)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        if strict {
+            rb = rb.header("Xero-Features", "practice-strict-content-type");
+        }
+        rb.send()
+    };
+    let r = send(false).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "form content type with an XML body works (§1.2, recorded)"
+    );
+    assert_eq!(status_of(&r.text().await.unwrap()), "OK");
+    let r = send(true).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "strict mode wants application/xml"
+    );
+}
