@@ -148,7 +148,7 @@ function DiagramInner({
     if (!viewportEl || !diagram) return;
     setExporting(format);
     try {
-      const base64 = await renderDiagram(viewportEl, rf.getNodes(), format);
+      const base64 = await renderDiagram(viewportEl, rf.getNodes(), layout?.edges ?? [], format);
       const path = await backend.saveExport(
         exportFileName(diagram.groupName, diagram.asAt, format),
         base64,
@@ -312,7 +312,13 @@ function DiagramInner({
             >
               <Background gap={24} color="#e9ecef" />
               <Controls showInteractive={false} />
-              <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} />
+              <MiniMap
+                pannable
+                zoomable
+                nodeColor={minimapColor}
+                nodeStrokeWidth={2}
+                style={{ width: 150, height: 100 }}
+              />
             </ReactFlow>
           )}
         </Paper>

@@ -2,6 +2,11 @@ import { BaseEdge, EdgeLabelRenderer, getSmoothStepPath, type EdgeProps } from "
 import { memo } from "react";
 import type { LabelledFlowEdge } from "./layout";
 
+const SOLID_STYLE = { stroke: "#868e96", strokeWidth: 1.4 };
+const DASHED_STYLE = { ...SOLID_STYLE, strokeDasharray: "5 4" };
+/** Personal relationships are drawn dashed. */
+const DASHED = new Set<string>(["spouse", "parent", "child", "associate"]);
+
 function polyline(points: { x: number; y: number }[]): string {
   return points.map((p, i) => `${i === 0 ? "M" : "L"} ${p.x} ${p.y}`).join(" ");
 }
@@ -36,6 +41,8 @@ function LabelledEdgeImpl(props: EdgeProps<LabelledFlowEdge>) {
         path={path}
         markerEnd={markerEnd}
         className={`sg-edge sg-edge-${data?.kind ?? "custom"}`}
+        // Inline (not only CSS) so html-to-image keeps the stroke in PNG/SVG exports.
+        style={DASHED.has(data?.kind ?? "custom") ? DASHED_STYLE : SOLID_STYLE}
       />
       <EdgeLabelRenderer>
         <div

@@ -1,4 +1,5 @@
-import { getNodesBounds, getViewportForBounds, type Node } from "@xyflow/react";
+import { getNodesBounds, getViewportForBounds, type Node, type Rect } from "@xyflow/react";
+import type { LabelledFlowEdge } from "./layout";
 import { toPng, toSvg } from "html-to-image";
 
 export type ExportFormat = "png" | "svg";
@@ -14,16 +15,17 @@ const MAX_SIDE = 8000;
 export async function renderDiagram(
   viewportEl: HTMLElement,
   nodes: Node[],
+  edges: LabelledFlowEdge[],
   format: ExportFormat,
 ): Promise<string> {
-  const bounds = getNodesBounds(nodes);
+  const bounds = diagramBounds(nodes, edges);
   const scale = Math.min(
     1,
     MAX_SIDE / Math.max(bounds.width + PADDING * 2, bounds.height + PADDING * 2),
   );
   const width = Math.ceil((bounds.width + PADDING * 2) * scale);
   const height = Math.ceil((bounds.height + PADDING * 2) * scale);
-  const viewport = getViewportForBounds(bounds, width, height, 0.05, 2, 0);
+  const viewport = getViewportForBounds(bounds, width, height, 0.01, scale, 0);
   const options = {
     backgroundColor: "#ffffff",
     width,
@@ -41,6 +43,29 @@ export async function renderDiagram(
   const dataUrl = await toSvg(viewportEl, options);
   const svg = decodeURIComponent(dataUrl.slice(dataUrl.indexOf(",") + 1));
   return utf8ToBase64(svg);
+}
+
+/** The nodes' bounds grown to take in elk's edge routes and edge labels, which can lie outside. */
+export function diagramBounds(nodes: Node[], edges: LabelledFlowEdge[]): Rect {
+  const b = getNodesBounds(nodes);
+  let [x0, y0, x1, y1] = [b.x, b.y, b.x + b.width, b.y + b.height];
+  for (const e of edges) {
+    for (const p of e.data?.points ?? []) {
+      x0 = Math.min(x0, p.x);
+      x1 = Math.max(x1, p.x);
+      y0 = Math.min(y0, p.y);
+      y1 = Math.max(y1, p.y);
+    }
+    const c = e.data?.labelCenter;
+    if (c) {
+      const half = (e.data?.labelWidth ?? 120) / 2;
+      x0 = Math.min(x0, c.x - half);
+      x1 = Math.max(x1, c.x + half);
+      y0 = Math.min(y0, c.y - 12);
+      y1 = Math.max(y1, c.y + 12);
+    }
+  }
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
 export function utf8ToBase64(text: string): string {

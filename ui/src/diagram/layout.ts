@@ -15,6 +15,8 @@ export type LabelledEdgeData = {
   points?: XY[];
   /** Where elk placed the label's centre. */
   labelCenter?: XY;
+  /** Width elk reserved for the label. */
+  labelWidth?: number;
 };
 export type LabelledFlowEdge = Edge<LabelledEdgeData, "labelled">;
 
