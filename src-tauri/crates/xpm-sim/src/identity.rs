@@ -42,10 +42,10 @@ fn page(title: &str, body: &str) -> String {
 }
 
 /// The error page shown instead of redirecting (reference §5.3/§5.7: bad client id,
-/// redirect_uri or scope never redirect).
+/// redirect_uri or scope never redirect; Xero shows "a 500 screen", so HTTP 500).
 fn error_page(code: &str, detail: &str) -> Response {
     (
-        StatusCode::BAD_REQUEST,
+        StatusCode::INTERNAL_SERVER_ERROR,
         Html(page(
             "Sorry, something went wrong",
             &format!(

