@@ -219,9 +219,10 @@ fn clients_out<'a>(
     let mut v: Vec<&Client> = it.collect();
     v.sort_by_key(|a| a.name().to_lowercase());
     let mut x = XmlOut::new();
+    let idx = detailed.then(|| p.index());
     x.open("Clients", &[]);
     for c in v {
-        p.write_client(&mut x, c, view(s, detailed, true));
+        p.write_client_indexed(&mut x, c, view(s, detailed, true), idx.as_ref());
     }
     x.close("Clients");
     x.finish()

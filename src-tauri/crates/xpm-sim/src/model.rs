@@ -257,6 +257,13 @@ pub struct Practice {
     pub relationships: Vec<Relationship>,
 }
 
+/// Relationships (indices) and groups per client UUID; see [`Practice::index`].
+#[derive(Debug, Default)]
+pub struct ClientIndex<'a> {
+    rels: HashMap<&'a str, Vec<usize>>,
+    groups: HashMap<&'a str, Vec<&'a Group>>,
+}
+
 /// Context for writing a client.
 #[derive(Debug, Clone, Copy)]
 pub struct View {
@@ -315,8 +322,34 @@ impl Practice {
         }
     }
 
+    /// An index of relationships and groups by client, for writing many clients at once.
+    pub fn index(&self) -> ClientIndex<'_> {
+        let mut idx = ClientIndex::default();
+        for (i, r) in self.relationships.iter().enumerate() {
+            idx.rels.entry(r.client.as_str()).or_default().push(i);
+            idx.rels.entry(r.related.as_str()).or_default().push(i);
+        }
+        for g in self.groups.values() {
+            for m in &g.members {
+                idx.groups.entry(m.as_str()).or_default().push(g);
+            }
+        }
+        idx
+    }
+
     /// Writes one `<Client>` element (reference §2.1 example and §3).
     pub fn write_client(&self, x: &mut XmlOut, c: &Client, v: View) {
+        self.write_client_indexed(x, c, v, None)
+    }
+
+    /// [`Practice::write_client`] using a prebuilt [`ClientIndex`] (detailed lists).
+    pub fn write_client_indexed(
+        &self,
+        x: &mut XmlOut,
+        c: &Client,
+        v: View,
+        idx: Option<&ClientIndex<'_>>,
+    ) {
         x.open("Client", &[]).el("UUID", &c.uuid);
         for f in HEAD_FIELDS {
             let Some(val) = c.fields.get(*f) else {
@@ -367,7 +400,15 @@ impl Practice {
         if v.detailed {
             x.open("Groups", &[]);
             if !(v.archived_drop_from_groups && c.archived) {
-                for g in self.groups.values().filter(|g| g.members.contains(&c.uuid)) {
+                let groups: Vec<&Group> = match idx {
+                    Some(i) => i.groups.get(c.uuid.as_str()).cloned().unwrap_or_default(),
+                    None => self
+                        .groups
+                        .values()
+                        .filter(|g| g.members.contains(&c.uuid))
+                        .collect(),
+                };
+                for g in groups {
                     x.open("Group", &[])
                         .el("UUID", &g.uuid)
                         .el("Name", &g.name)
@@ -376,7 +417,15 @@ impl Practice {
             }
             x.close("Groups");
             x.open("Relationships", &[]);
-            for r in &self.relationships {
+            let rels: Vec<&Relationship> = match idx {
+                Some(i) => i
+                    .rels
+                    .get(c.uuid.as_str())
+                    .map(|v| v.iter().map(|&k| &self.relationships[k]).collect())
+                    .unwrap_or_default(),
+                None => self.relationships.iter().collect(),
+            };
+            for r in rels {
                 let (uuid, label, other) = if r.client == c.uuid {
                     (&r.uuid, r.rtype.clone(), &r.related)
                 } else if r.related == c.uuid {
