@@ -386,6 +386,83 @@ fn merge_relationship(p: &mut Practice, owner: &str, r: &Node) {
     p.relationships.push(rel);
 }
 
+/// Writes a practice as a fixture folder (the layout [`load_dir`] reads), each file shaped
+/// like the XPM response it stands for. `TaxNumber` is written masked, as XPM returns it.
+///
+/// Errors: the folder cannot be created or written.
+pub fn write_dir(lp: &LoadedPractice, dir: &Path) -> anyhow::Result<()> {
+    use crate::model::View;
+    use crate::xml::XmlOut;
+    std::fs::create_dir_all(dir.join("clients"))?;
+    std::fs::create_dir_all(dir.join("groups"))?;
+    let p = &lp.practice;
+    let pm = lp
+        .tenants
+        .iter()
+        .find(|t| t.tenant_type == "PRACTICEMANAGER" && t.tenant_id == p.tenant_id);
+    let json = serde_json::json!({
+        "tenantId": p.tenant_id,
+        "tenantName": pm.map(|t| t.tenant_name.clone()).unwrap_or_else(|| p.name.clone()),
+        "users": lp.users.iter().map(|u| serde_json::json!({
+            "userId": u.user_id, "email": u.email, "password": u.password,
+            "givenName": u.given_name, "familyName": u.family_name,
+        })).collect::<Vec<_>>(),
+        "organisations": lp.tenants.iter().filter(|t| t.tenant_type == "ORGANISATION").map(|t| serde_json::json!({
+            "tenantId": t.tenant_id, "tenantName": t.tenant_name,
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::write(
+        dir.join("practice.json"),
+        serde_json::to_string_pretty(&json)?,
+    )?;
+    let view = View {
+        detailed: true,
+        in_list: false,
+        archived_drop_from_groups: false,
+    };
+    let idx = p.index();
+    for c in p.clients.values().filter(|c| !c.deleted) {
+        let mut x = XmlOut::with_prolog();
+        x.open("Response", &[("api-method", "Get")])
+            .el("Status", "OK");
+        p.write_client_indexed(&mut x, c, view, Some(&idx));
+        x.close("Response");
+        std::fs::write(
+            dir.join("clients").join(format!("{}.xml", c.uuid)),
+            x.finish(),
+        )?;
+    }
+    for g in p.groups.values() {
+        let mut x = XmlOut::with_prolog();
+        x.open("Response", &[("api-method", "Get")])
+            .el("Status", "OK");
+        p.write_group(&mut x, g, true, false);
+        x.close("Response");
+        std::fs::write(
+            dir.join("groups").join(format!("{}.xml", g.uuid)),
+            x.finish(),
+        )?;
+    }
+    let mut x = XmlOut::with_prolog();
+    x.open("Response", &[("api-method", "List")])
+        .el("Status", "OK")
+        .open("StaffList", &[]);
+    for st in &p.staff {
+        x.open("Staff", &[])
+            .el("UUID", &st.uuid)
+            .el("Name", &st.name)
+            .el("Email", &st.email)
+            .el("Phone", &st.phone)
+            .el("Mobile", &st.mobile)
+            .el("Address", &st.address)
+            .el("PayrollCode", &st.payroll_code)
+            .close("Staff");
+    }
+    x.close("StaffList").close("Response");
+    std::fs::write(dir.join("staff.xml"), x.finish())?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,5 +527,81 @@ mod tests {
             ("c1", "c2"),
             "'… Of' side is the related one"
         );
+    }
+}
+
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+    use crate::generate::{generate, GenSpec};
+
+    #[test]
+    fn generated_practice_survives_write_and_load() {
+        let spec: GenSpec = "groups=20,clients=130,seed=3".parse().expect("spec");
+        let now = Utc::now();
+        let a = generate(&spec, now);
+        let dir = std::env::temp_dir().join(format!("xpm-sim-roundtrip-{}", std::process::id()));
+        write_dir(&a, &dir).expect("written");
+        let b = load_dir(&dir, now).expect("loaded back");
+        let _ = std::fs::remove_dir_all(&dir);
+        let (pa, pb) = (&a.practice, &b.practice);
+        assert_eq!(pb.clients.len(), pa.clients.len(), "clients");
+        assert_eq!(pb.groups.len(), pa.groups.len(), "groups");
+        assert_eq!(pb.staff.len(), pa.staff.len(), "staff");
+        assert_eq!(
+            pb.relationships.len(),
+            pa.relationships.len(),
+            "relationships merged back"
+        );
+        for r in &pa.relationships {
+            let back = pb
+                .relationships
+                .iter()
+                .find(|x| x.uuid == r.uuid || x.reverse_uuid == r.uuid)
+                .expect("relationship found by its UUID");
+            if back.uuid == r.uuid {
+                assert_eq!(back.reverse_uuid, r.reverse_uuid, "reverse-side UUID kept");
+                assert_eq!(
+                    (&back.client, &back.related, &back.rtype),
+                    (&r.client, &r.related, &r.rtype)
+                );
+            } else {
+                // Symmetric pairs (Spouse, Husband/Wife, Parent Of/Child Of) may load from the
+                // other side: the same relationship seen from the related client.
+                assert_eq!(back.uuid, r.reverse_uuid, "sides swapped consistently");
+                assert_eq!((&back.client, &back.related), (&r.related, &r.client));
+                assert_eq!(
+                    back.rtype,
+                    crate::model::reverse_label(&r.rtype),
+                    "same labels on each record"
+                );
+            }
+            assert_eq!(
+                (back.shares, &back.percentage, back.start, back.end),
+                (r.shares, &r.percentage, r.start, r.end)
+            );
+        }
+        for (id, c) in &pa.clients {
+            let d = &pb.clients[id];
+            assert_eq!(d.archived, c.archived, "archived kept");
+            for (k, v) in &c.fields {
+                let want = if k == "TaxNumber" {
+                    crate::model::mask_tax(v)
+                } else {
+                    v.clone()
+                };
+                assert_eq!(d.fields.get(k), Some(&want), "{k} kept (TaxNumber masked)");
+            }
+            assert_eq!(
+                d.fields.len(),
+                c.fields.len(),
+                "absent elements stay absent"
+            );
+        }
+        for (id, g) in &pa.groups {
+            assert_eq!(pb.groups[id].members, g.members, "members kept in order");
+        }
+        assert_eq!(b.users[0].email, a.users[0].email);
+        assert_eq!(b.tenants.len(), 2, "PRACTICEMANAGER + ORGANISATION");
     }
 }

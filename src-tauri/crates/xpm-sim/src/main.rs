@@ -1,4 +1,5 @@
-//! `xpm-sim serve --port … --fixture DIR | --generate … [--auto-approve] [--time-scale N]`:
+//! `xpm-sim serve --port … --fixture DIR | --generate … [--auto-approve] [--time-scale N]`
+//! and `xpm-sim export --generate … --out DIR` (a generated practice as a fixture folder):
 //! runs the simulator for the demo and benchmarks (always on 127.0.0.1). Prints one JSON
 //! line (`ready`, `startup_ms`, URLs, practices, users) on stdout when listening; logs every
 //! request on stderr (`RUST_LOG` filters).
@@ -47,6 +48,15 @@ enum Cmd {
         #[arg(long)]
         redirect_uri: Vec<String>,
     },
+    /// Write a generated practice as a fixture folder (XPM XML files + practice.json).
+    Export {
+        /// What to generate, e.g. `groups=300,clients=2000,seed=7`.
+        #[arg(long)]
+        generate: String,
+        /// Folder to write (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -58,8 +68,15 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let Cli {
-        cmd:
+    let (port, fixture, generate, auto_approve, time_scale, day_limit, minute_limit, redirect_uri) =
+        match Cli::parse().cmd {
+            Cmd::Export { generate, out } => {
+                let spec: GenSpec = generate.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+                let lp = xpm_sim::generate::generate(&spec, chrono::Utc::now());
+                xpm_sim::fixture::write_dir(&lp, &out)?;
+                println!("{}", out.display());
+                return Ok(());
+            }
             Cmd::Serve {
                 port,
                 fixture,
@@ -69,8 +86,17 @@ async fn main() -> anyhow::Result<()> {
                 day_limit,
                 minute_limit,
                 redirect_uri,
-            },
-    } = Cli::parse();
+            } => (
+                port,
+                fixture,
+                generate,
+                auto_approve,
+                time_scale,
+                day_limit,
+                minute_limit,
+                redirect_uri,
+            ),
+        };
     let t0 = std::time::Instant::now();
     let mut practices: Vec<PracticeSource> =
         fixture.into_iter().map(PracticeSource::Fixture).collect();
