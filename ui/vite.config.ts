@@ -1,6 +1,9 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
 
+// Set by `tauri dev` when the webview runs on another device (mobile); unset on the desktop.
+const host = process.env.TAURI_DEV_HOST;
+
 // Tauri loads the bundle from disk, so asset URLs are relative; everything is bundled (no CDNs,
 // no external fonts) because the app must work offline. WebKitGTK wants an es2021 target.
 export default defineConfig({
@@ -10,7 +13,9 @@ export default defineConfig({
   server: {
     port: 1420,
     strictPort: true,
-    host: "127.0.0.1",
+    // localhost only (as in Tauri's template), so the devUrl is http://localhost:1420.
+    host: host || false,
+    hmr: host ? { protocol: "ws", host, port: 1421 } : undefined,
   },
   build: {
     target: "es2021",
