@@ -459,3 +459,36 @@ impl XpmClient {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn call_futures_are_send_for_async_commands() {
+        let client = XpmClient::new(Settings::new("id", "http://localhost:1/cb")).expect("client");
+        let s = Session::new(AccessToken::new("t".into()), TenantId::new("t"));
+        let opts = crate::ListClientsOptions::default();
+        let id = uuid::Uuid::nil();
+        assert_send(&client.list_client_groups(&s));
+        assert_send(&client.for_each_client(&s, &opts, |_| {}));
+        assert_send(&client.get_client(&s, &id));
+        assert_send(&client.refresh(&oauth2::RefreshToken::new("r".into())));
+        assert_send(&client.connections(&s.access_token));
+        fn assert_sync_clone<T: Send + Sync + Clone>() {}
+        assert_sync_clone::<XpmClient>();
+    }
+
+    #[test]
+    fn problem_details_detail_is_extracted() {
+        assert_eq!(
+            problem_detail(
+                br#"{"Title":"Unauthorized","Status":401,"Detail":"TokenExpired: token expired"}"#
+            ),
+            "TokenExpired: token expired"
+        );
+        assert_eq!(problem_detail(b""), "", "empty 429-style body");
+    }
+}

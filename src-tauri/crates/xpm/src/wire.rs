@@ -897,3 +897,67 @@ mod tests {
         assert_eq!(modified_since(&t), "2026-11-29T00:11:12");
     }
 }
+
+#[cfg(test)]
+mod nz_and_legacy_fields {
+    use super::*;
+    use crate::xml::parse_envelope;
+
+    #[test]
+    fn nz_au_and_3_0_fields_map_and_unknowns_are_ignored() {
+        let doc = r#"<Response api-method="Get"><Status>ok</Status><Client>
+            <ID>12345</ID><UUID>00000000-aaaa-4bbb-8ccc-000000000001</UUID><Name>Kiwi Ltd</Name>
+            <ProvisionalTaxBasis>Ratio Option</ProvisionalTaxBasis><ProvisionalTaxRatio>0.25</ProvisionalTaxRatio>
+            <SignedTaxAuthority>yes</SignedTaxAuthority><TaxAgent>Ivy Marsh</TaxAgent>
+            <AgencyStatus>With EOT</AgencyStatus><ReturnType>IR4</ReturnType>
+            <ActiveAtoClient>No</ActiveAtoClient><BranchNumber>001</BranchNumber>
+            <Title>Mr</Title><Gender>M</Gender>
+            <Contacts><Contact><Name>Only Contact</Name><Position>0</Position></Contact></Contacts>
+            <Notes><Note><Title>T</Title><Text>x</Text><Date>2008-09-12T13:00:00</Date></Note></Notes>
+            <DateOfDeath>2020-01-01</DateOfDeath>
+        </Client></Response>"#;
+        let root = parse_envelope(doc.as_bytes()).expect("Status ok in lower case is OK");
+        let c = client_detail_of(&root).expect("client").client;
+        assert_eq!(c.provisional_tax_basis, Field::Value("Ratio Option".into()));
+        assert_eq!(c.signed_tax_authority, Field::Value(true));
+        assert_eq!(c.return_type, Field::Value("IR4".into()));
+        assert_eq!(c.active_ato_client, Field::Value(false));
+        assert_eq!(c.branch_number, Field::Value("001".into()));
+        assert_eq!(c.title, Field::Value("Mr".into()));
+        let contacts = c.contacts.expect("contacts");
+        assert_eq!(contacts[0].uuid, None, "a contact without UUID is kept");
+        assert_eq!(
+            contacts[0].position,
+            Field::Value("0".into()),
+            "3.0's Position 0 kept verbatim"
+        );
+        assert_eq!(
+            c.notes.expect("notes")[0].date,
+            Field::Value("2008-09-12T13:00:00".into())
+        );
+    }
+
+    #[test]
+    fn yes_no_and_dates_in_every_form() {
+        for (s, want) in [
+            ("Yes", true),
+            ("YES", true),
+            ("yes", true),
+            ("No", false),
+            ("NO", false),
+            ("no", false),
+        ] {
+            assert_eq!(parse_yes_no(s), Some(want), "{s}");
+        }
+        assert_eq!(
+            parse_yes_no("maybe"),
+            None,
+            "anything else is not a boolean"
+        );
+        let d = NaiveDate::from_ymd_opt(1970, 11, 26).expect("d");
+        assert_eq!(parse_date("1970-11-26"), Some(d));
+        assert_eq!(parse_date("1970-11-26T00:00:00"), Some(d));
+        assert_eq!(parse_date(" 1970-11-26T13:45:00.000 "), Some(d));
+        assert_eq!(parse_date("26/11/1970"), None);
+    }
+}
