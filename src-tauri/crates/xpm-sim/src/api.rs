@@ -336,7 +336,7 @@ fn request_name(resp: &str) -> &str {
     }
 }
 
-fn normalise(field: &str, v: &str) -> Result<String, String> {
+fn normalise(field: &str, v: &str, s: &Settings) -> Result<String, String> {
     if v.trim().is_empty() {
         return Ok(String::new());
     }
@@ -352,9 +352,15 @@ fn normalise(field: &str, v: &str) -> Result<String, String> {
         "BalanceMonth" => model::balance_month_from_request(v)
             .map(|m| m.to_string())
             .ok_or_else(|| "Invalid BalanceMonth".into()),
-        "DateOfBirth" => model::parse_date(v)
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .ok_or_else(|| "Invalid DateOfBirth: expected yyyy-MM-dd".into()),
+        "DateOfBirth" => {
+            let d = if s.strict_request_dates {
+                chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok()
+            } else {
+                model::parse_date(v)
+            };
+            d.map(|d| d.format("%Y-%m-%d").to_string())
+                .ok_or_else(|| "Invalid DateOfBirth: expected yyyy-MM-dd".into())
+        }
         "GSTBasis" => ["Invoice", "Payment", "Hybrid"]
             .iter()
             .find(|b| b.eq_ignore_ascii_case(v.trim()))
@@ -379,7 +385,7 @@ fn apply_client(
                 if *f == "Name" && v.trim().is_empty() {
                     return Err("Client name is required".into());
                 }
-                let v = normalise(f, v)?;
+                let v = normalise(f, v, s)?;
                 c.fields.insert(f.to_string(), v);
             }
             None => {

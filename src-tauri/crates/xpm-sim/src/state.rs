@@ -76,6 +76,9 @@ pub struct Settings {
     /// A new consent's token carries the union of the scopes of the user's earlier,
     /// unrevoked consents to the app (§5.4 "Scopes add up across consents"; default true).
     pub accumulate_scopes: bool,
+    /// Request `DateOfBirth` must be exactly `yyyy-MM-dd` (§3 UNCONFIRMED request format;
+    /// default true). When false, `yyyy-MM-ddTHH:mm:ss` is accepted too.
+    pub strict_request_dates: bool,
 }
 
 impl Default for Settings {
@@ -107,6 +110,7 @@ impl Default for Settings {
             shuffle_connections: true,
             omit_app_header_on_add: true,
             accumulate_scopes: true,
+            strict_request_dates: true,
         }
     }
 }
