@@ -38,6 +38,7 @@ async fn lost_add_response_is_applied_on_the_server() {
     let s = sim().await;
     let c = http();
     let t = login(&s, &c).await;
+    let before = s.admin.practices()[0].clients;
     s.admin
         .inject(FaultKind::LoseResponse, 1, Some("client.api/add"));
     let r = c
@@ -55,6 +56,12 @@ async fn lost_add_response_is_applied_on_the_server() {
             .unwrap()
             .is_some(),
         "but the add was applied"
+    );
+    assert_eq!(s.admin.practices()[0].clients, before + 1, "exactly once");
+    assert_eq!(
+        s.admin.counters().per_endpoint.get("POST client.api/add"),
+        Some(&1),
+        "one add reached the server"
     );
 }
 
