@@ -233,13 +233,11 @@ pub fn check(
                 ));
             }
         }
-        R::SmsfMember => {
-            if concurrent(R::SmsfMember).count() >= SMSF_MAX_MEMBERS {
-                return Err(format!(
-                    "{} already has {SMSF_MAX_MEMBERS} members; an SMSF may have at most {SMSF_MAX_MEMBERS}.",
-                    to.name
-                ));
-            }
+        R::SmsfMember if concurrent(R::SmsfMember).count() >= SMSF_MAX_MEMBERS => {
+            return Err(format!(
+                "{} already has {SMSF_MAX_MEMBERS} members; an SMSF may have at most {SMSF_MAX_MEMBERS}.",
+                to.name
+            ));
         }
         R::Trustee if to.kind == EntityKind::Smsf => {
             let trustees: Vec<&Neighbour> = concurrent(R::Trustee).collect();

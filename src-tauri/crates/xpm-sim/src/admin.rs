@@ -271,6 +271,19 @@ impl AdminHandle {
         f(p, now)
     }
 
+    /// Bumps the clients' modified time when relationship/group changes count as
+    /// modifications (`modified_on_relationship_change`).
+    fn touch(&self, p: &mut model::Practice, ids: &[String], now: DateTime<Utc>) {
+        if !self.sim.settings().modified_on_relationship_change {
+            return;
+        }
+        for id in ids {
+            if let Some(c) = p.clients.get_mut(id) {
+                c.modified = now;
+            }
+        }
+    }
+
     fn client_mut<'a>(
         p: &'a mut model::Practice,
         uuid: &str,
@@ -374,10 +387,11 @@ impl AdminHandle {
         end: Option<NaiveDate>,
     ) -> Result<String, AdminError> {
         let per_side = self.sim.settings().relationship_uuid_per_side;
-        self.with_practice(tenant, |p, _| {
+        self.with_practice(tenant, |p, now| {
             let (c, r) = (client.to_ascii_lowercase(), related.to_ascii_lowercase());
             Self::client_mut(p, &c)?;
             Self::client_mut(p, &r)?;
+            self.touch(p, &[c.clone(), r.clone()], now);
             let uuid = new_uuid();
             p.relationships.push(Relationship {
                 uuid: uuid.clone(),
@@ -401,22 +415,28 @@ impl AdminHandle {
         rel: &str,
         end: NaiveDate,
     ) -> Result<(), AdminError> {
-        self.with_practice(tenant, |p, _| {
+        self.with_practice(tenant, |p, now| {
             let i = p
                 .relationship_index(&rel.to_ascii_lowercase())
                 .ok_or_else(|| AdminError::UnknownRelationship(rel.into()))?;
             p.relationships[i].end = Some(end);
+            let ids = [
+                p.relationships[i].client.clone(),
+                p.relationships[i].related.clone(),
+            ];
+            self.touch(p, &ids, now);
             Ok(())
         })
     }
 
     /// Deletes a relationship, found by either side's UUID.
     pub fn delete_relationship(&self, tenant: &str, rel: &str) -> Result<(), AdminError> {
-        self.with_practice(tenant, |p, _| {
+        self.with_practice(tenant, |p, now| {
             let i = p
                 .relationship_index(&rel.to_ascii_lowercase())
                 .ok_or_else(|| AdminError::UnknownRelationship(rel.into()))?;
-            p.relationships.remove(i);
+            let r = p.relationships.remove(i);
+            self.touch(p, &[r.client, r.related], now);
             Ok(())
         })
     }
@@ -429,9 +449,10 @@ impl AdminHandle {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<(), AdminError> {
-        self.with_practice(tenant, |p, _| {
+        self.with_practice(tenant, |p, now| {
             let c = client.to_ascii_lowercase();
             Self::client_mut(p, &c)?;
+            self.touch(p, std::slice::from_ref(&c), now);
             for g in [from, to].into_iter().flatten() {
                 if !p.groups.contains_key(&g.to_ascii_lowercase()) {
                     return Err(AdminError::UnknownGroup(g.into()));

@@ -2,9 +2,12 @@
 //! reader.
 //!
 //! Generates a detailed client list of about 50 MB (override with the first argument, in MB)
-//! into a temporary file, one client at a time, then streams it through the same list reader
-//! and client mapping that `XpmClient::for_each_client` uses, and prints MB/s and the process's
-//! peak resident memory (`VmHWM` from `/proc/self/status`) before and after parsing.
+//! into a temporary file, one client at a time, then parses it twice and prints MB/s and the
+//! process's peak resident memory (`VmHWM` from `/proc/self/status`) after each pass:
+//! 1. straight from the file through the list reader and client mapping that
+//!    `XpmClient::for_each_client` uses;
+//! 2. end to end through `XpmClient::for_each_client`, served over HTTP by a minimal loopback
+//!    server that streams the file from disk (so the body never sits in memory whole).
 //!
 //! Run: `cargo run --release -p xpm --example parse_bench [MB]`
 
@@ -64,6 +67,45 @@ fn write_client(out: &mut impl Write, i: u64) -> std::io::Result<()> {
     out.write_all(b"</Relationships></Client>\n")
 }
 
+/// Serves `path` as the body of every request on 127.0.0.1, streaming it from disk.
+async fn serve_file(path: std::path::PathBuf) -> std::io::Result<std::net::SocketAddr> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let path = path.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                    if sock
+                        .read(&mut byte)
+                        .await
+                        .ok()
+                        .filter(|n| *n == 1)
+                        .is_none()
+                    {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let Ok(mut file) = tokio::fs::File::open(&path).await else {
+                    return;
+                };
+                let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+                let header = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {len}\r\nxero-correlation-id: bench\r\nConnection: close\r\n\r\n"
+                );
+                if sock.write_all(header.as_bytes()).await.is_ok() {
+                    let _ = tokio::io::copy(&mut file, &mut sock).await;
+                }
+            });
+        }
+    });
+    Ok(addr)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let target_mb: u64 = std::env::args()
         .nth(1)
@@ -100,20 +142,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let secs = start.elapsed().as_secs_f64();
     let hwm_after = vm_hwm_kib();
+
+    // Pass 2: the real HTTP path.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let (http_clients, http_secs) = rt.block_on(async {
+        let addr = serve_file(path.clone()).await?;
+        let mut settings = xpm::Settings::new("bench", "http://localhost:1/cb");
+        settings.api_base_url = format!("http://{addr}/practicemanager/3.1/");
+        let client = xpm::XpmClient::new(settings)?;
+        let session = xpm::Session::new(
+            xpm::AccessToken::new("bench".into()),
+            xpm::TenantId::new("bench-tenant"),
+        );
+        let opts = xpm::ListClientsOptions {
+            detailed: true,
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let n = client.for_each_client(&session, &opts, |_| {}).await?;
+        Ok::<_, Box<dyn std::error::Error>>((n as u64, start.elapsed().as_secs_f64()))
+    })?;
+    let hwm_http = vm_hwm_kib();
     std::fs::remove_file(&path)?;
 
     let mb = size as f64 / (1024.0 * 1024.0);
     println!("generated: {mb:.1} MB, {n} detailed clients");
     println!("parsed:    {clients} clients, {relationships} relationships in {secs:.2} s");
     println!("throughput: {:.1} MB/s", mb / secs);
-    match (hwm_before, hwm_after) {
-        (Some(b), Some(a)) => println!(
-            "peak memory (VmHWM): {:.1} MB before parsing, {:.1} MB after",
-            b as f64 / 1024.0,
-            a as f64 / 1024.0
-        ),
-        _ => println!("peak memory: /proc/self/status not available"),
-    }
+    println!(
+        "over HTTP (XpmClient::for_each_client, loopback): {http_clients} clients in {http_secs:.2} s, {:.1} MB/s",
+        mb / http_secs
+    );
+    let mib =
+        |k: Option<u64>| k.map_or("n/a".to_owned(), |k| format!("{:.1} MB", k as f64 / 1024.0));
+    println!(
+        "peak memory (VmHWM): {} before parsing, {} after the file pass, {} after the HTTP pass",
+        mib(hwm_before),
+        mib(hwm_after),
+        mib(hwm_http)
+    );
     assert_eq!(clients, n, "every generated client must be parsed");
+    assert_eq!(
+        http_clients, n,
+        "every generated client must arrive over HTTP"
+    );
     Ok(())
 }

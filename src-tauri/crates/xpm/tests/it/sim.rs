@@ -480,6 +480,7 @@ async fn at_most_five_in_flight_against_the_simulator() {
         Some("clientgroup.api/list"),
     );
     let s = Arc::new(s);
+    let started = std::time::Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..15 {
         let (c, s) = (client.clone(), s.clone());
