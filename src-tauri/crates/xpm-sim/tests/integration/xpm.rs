@@ -536,6 +536,42 @@ async fn list_modifiedsince_and_search() {
         vec!["Zoë Renamed"],
         "only the client changed since (UTC, no zone)"
     );
+    // A relationship change does not bump modified time (UNCONFIRMED, demanding)…
+    s.admin.advance(Duration::seconds(5));
+    let since2 = s.admin.now().format("%Y-%m-%dT%H:%M:%S").to_string();
+    s.admin.advance(Duration::seconds(5));
+    let ends = chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
+    s.admin
+        .end_relationship(SMALL_TENANT, "00000000-aaaa-4bbb-8ccc-000000000104", ends)
+        .unwrap();
+    let r = get(
+        &s,
+        &c,
+        &t,
+        &format!("client.api/list?modifiedsince={since2}"),
+    )
+    .await;
+    assert!(
+        !r.body.contains(ROWAN),
+        "relationship change not a modification by default"
+    );
+    // …unless the knob says so.
+    s.admin
+        .update_settings(|st| st.modified_on_relationship_change = true);
+    s.admin
+        .end_relationship(SMALL_TENANT, "00000000-aaaa-4bbb-8ccc-000000000104", ends)
+        .unwrap();
+    let r = get(
+        &s,
+        &c,
+        &t,
+        &format!("client.api/list?modifiedsince={since2}"),
+    )
+    .await;
+    assert!(
+        r.body.contains(ROWAN) && r.body.contains(MAEVE),
+        "both sides bumped with the knob on"
+    );
     let r = get(&s, &c, &t, "client.api/list?modifiedsince=2024-01-01").await;
     assert_eq!(status_of(&r.body), "ERROR", "format is yyyy-MM-ddTHH:mm:ss");
     let r = get(&s, &c, &t, "client.api/search?query=fernhill").await;
