@@ -448,3 +448,21 @@ async fn binary_serves_generated_practice_quickly() {
     );
     eprintln!("xpm-sim serve --generate groups=300,clients=2000,seed=7 ready in {ready:?} (startup_ms {})", info["startup_ms"]);
 }
+
+#[tokio::test]
+async fn shutdown_stops_the_server() {
+    let s = sim().await;
+    let c = http();
+    let url = s.urls.connections_url.clone();
+    assert_eq!(
+        c.get(&url).send().await.expect("running").status(),
+        StatusCode::UNAUTHORIZED,
+        "up: answers (no token)"
+    );
+    s.shutdown().await;
+    let fresh = http(); // no pooled connection
+    assert!(
+        fresh.get(&url).send().await.is_err(),
+        "down: connection refused"
+    );
+}
