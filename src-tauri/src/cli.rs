@@ -4,7 +4,7 @@
 //! structuregram [--data-dir DIR] [--demo]                      open the window
 //! structuregram groups [--json]                                 list groups
 //! structuregram export --group <id|name> --format json [--output FILE]
-//! structuregram import --file FILE
+//! structuregram import --file FILE [--name NAME]
 //! ```
 //! `--data-dir` (or `STRUCTUREGRAM_DATA_DIR`) and `--demo` work with every subcommand.
 
@@ -65,6 +65,9 @@ pub enum Command {
         /// The document to read.
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
+        /// Name the new group this instead of the name in the file (e.g. when that name is taken).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
     },
 }
 
@@ -119,12 +122,21 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 None => std::io::stdout().write_all(text.as_bytes())?,
             }
         }
-        Command::Import { file } => {
+        Command::Import { file, name } => {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| anyhow::anyhow!("Cannot read {}: {e}", file.display()))?;
-            let doc = GroupDocument::from_json(&text)?;
-            let id =
-                transfer::import(&state.db, state.org, &state.cipher, &doc, Utc::now()).await?;
+            let mut doc = GroupDocument::from_json(&text)?;
+            if let Some(name) = name {
+                doc.group.name.clone_from(name);
+            }
+            let id = match transfer::import(&state.db, state.org, &state.cipher, &doc, Utc::now())
+                .await
+            {
+                Err(structuregram_core::Error::Conflict(msg)) => {
+                    anyhow::bail!("{msg} To import it under another name, add --name \"New name\".")
+                }
+                other => other?,
+            };
             eprintln!(
                 "Imported group \u{201c}{}\u{201d} (id {id}): {} entities, {} relationships.",
                 doc.group.name,

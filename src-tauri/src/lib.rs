@@ -24,7 +24,6 @@ pub const SCHEME: &str = "structuregram";
 
 /// Entry point of the binary: headless subcommand, or the window.
 pub fn main_entry() -> std::process::ExitCode {
-    init_logging();
     // The OS launches the app with a deep link as its only argument; that opens the window.
     let args: Vec<String> = std::env::args().collect();
     let deep_link = args
@@ -35,6 +34,12 @@ pub fn main_entry() -> std::process::ExitCode {
     } else {
         Cli::parse()
     };
+    // Scripts want only their output on the terminal; the window logs its progress.
+    init_logging(if cli.command.is_some() {
+        "warn"
+    } else {
+        "info"
+    });
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
     match &cli.command {
         Some(command) => match runtime.block_on(cli::run(&cli, command)) {
@@ -65,9 +70,10 @@ pub fn main_entry() -> std::process::ExitCode {
 
 use cli::Cli;
 
-fn init_logging() {
+/// Logs to standard error at `default_level`, or as `STRUCTUREGRAM_LOG` says (an `EnvFilter`).
+fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRUCTUREGRAM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
