@@ -1,5 +1,6 @@
 import type { Edge, Node } from "@xyflow/react";
-import ELK, { type ElkNode } from "elkjs/lib/elk.bundled.js";
+import ElkApi, { type ELK, type ElkNode } from "elkjs/lib/elk-api.js";
+import elkWorkerUrl from "elkjs/lib/elk-worker.min.js?url";
 import type { Diagram } from "../ipc/bindings/Diagram";
 import type { DiagramNode } from "../ipc/bindings/DiagramNode";
 import type { RelationshipKind } from "../ipc/bindings/RelationshipKind";
@@ -22,7 +23,56 @@ export type LabelledFlowEdge = Edge<LabelledEdgeData, "labelled">;
 
 export type Layout = { nodes: EntityFlowNode[]; edges: LabelledFlowEdge[] };
 
-const elk = new ELK();
+/**
+ * elk runs in a Web Worker so that laying out a large group never freezes the window. Where a
+ * worker cannot start (jsdom in the tests, or a worker that fails to load) the same elk build runs
+ * on the main thread instead, loaded on demand.
+ */
+type Engine = { elk: ELK; failed: Promise<never> | null };
+let engine: Engine | null = null;
+
+function workerEngine(): Engine | null {
+  if (typeof Worker === "undefined") return null;
+  try {
+    let worker: Worker | null = null;
+    let fail: (e: unknown) => void = () => {};
+    const failed = new Promise<never>((_resolve, reject) => (fail = reject));
+    failed.catch(() => {});
+    const elk = new ElkApi({
+      workerFactory: () => {
+        worker = new Worker(elkWorkerUrl);
+        worker.addEventListener("error", (e) =>
+          fail(new Error(`layout worker failed: ${e.message}`)),
+        );
+        return worker;
+      },
+    });
+    return { elk, failed };
+  } catch (e) {
+    console.warn("layout worker unavailable; laying out on the main thread", e);
+    return null;
+  }
+}
+
+async function mainThreadEngine(): Promise<Engine> {
+  const { default: ElkBundled } = await import("elkjs/lib/elk.bundled.js");
+  return { elk: new ElkBundled(), failed: null };
+}
+
+async function runLayout(graph: ElkNode): Promise<ElkNode> {
+  engine ??= workerEngine() ?? (await mainThreadEngine());
+  const current = engine;
+  try {
+    const layout = current.elk.layout(graph);
+    return await (current.failed ? Promise.race([layout, current.failed]) : layout);
+  } catch (e) {
+    if (!current.failed) throw e;
+    console.warn("layout worker failed; laying out on the main thread", e);
+    current.elk.terminateWorker();
+    engine = await mainThreadEngine();
+    return engine.elk.layout(graph);
+  }
+}
 
 /** Fixed node sizes per kind: the shapes are drawn to fit them. */
 export function nodeSize(n: DiagramNode): { width: number; height: number } {
@@ -70,7 +120,7 @@ export async function layoutDiagram(diagram: Diagram): Promise<Layout> {
     })),
   };
 
-  const result = await elk.layout(graph);
+  const result = await runLayout(graph);
   const positions = new Map(
     (result.children ?? []).map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]),
   );
