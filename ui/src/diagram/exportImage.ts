@@ -37,12 +37,20 @@ export async function renderDiagram(
     },
   };
   if (format === "png") {
+    // WebKit (Tauri's webview on Linux and macOS) can paint an incomplete first frame of the
+    // foreignObject snapshot; html-to-image's known workaround is to render twice.
+    if (isWebKit()) await toPng(viewportEl, { ...options, pixelRatio: 1 });
     const dataUrl = await toPng(viewportEl, { ...options, pixelRatio: 2 });
     return dataUrl.slice(dataUrl.indexOf(",") + 1);
   }
   const dataUrl = await toSvg(viewportEl, options);
   const svg = decodeURIComponent(dataUrl.slice(dataUrl.indexOf(",") + 1));
   return utf8ToBase64(svg);
+}
+
+function isWebKit(): boolean {
+  const ua = navigator.userAgent;
+  return /AppleWebKit/.test(ua) && !/Chrome|Chromium|Edg\//.test(ua);
 }
 
 /** The nodes' bounds grown to take in elk's edge routes and edge labels, which can lie outside. */
