@@ -1,4 +1,4 @@
-import { act, fireEvent, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { useState } from "react";
 import { describe, expect, it, vi } from "vitest";
 import { MockBackend } from "../ipc/mockBackend";
@@ -130,6 +130,26 @@ describe("DiagramTab", () => {
     fireEvent.change(screen.getByTestId("as-at-input"), { target: { value: "30/06/2024" } });
     expect(screen.getByTestId("as-at-error")).toHaveTextContent(/Enter the date as YYYY-MM-DD/);
     expect(diagramCalls(backend)).toEqual([null]);
+  });
+
+  it("shows the clicked entity's details and relationships in the side panel", async () => {
+    const backend = new MockBackend();
+    const groupId = await smithGroupId(backend);
+    renderWithBackend(<Harness groupId={groupId} />, backend);
+    await ready();
+    const john = screen.getAllByTestId("diagram-node").find((n) => n.textContent === "John Smith");
+    const nodeEl = john?.closest(".react-flow__node");
+    if (!nodeEl) throw new Error("John Smith node missing");
+    fireEvent.click(nodeEl);
+    const panel = await screen.findByTestId("entity-panel");
+    expect(panel).toHaveTextContent("John Smith");
+    expect(await within(panel).findByText("1968-04-12")).toBeInTheDocument();
+    expect(within(panel).getByText("******789")).toBeInTheDocument();
+    expect(within(panel).getByTestId("entity-panel-links")).toHaveTextContent(
+      "Director of Smith Holdings Pty Ltd",
+    );
+    fireEvent.click(within(panel).getByRole("button", { name: "Close details" }));
+    expect(screen.queryByTestId("entity-panel")).not.toBeInTheDocument();
   });
 
   it("shows the empty state for a group without entities", async () => {

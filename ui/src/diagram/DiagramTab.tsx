@@ -128,7 +128,16 @@ function DiagramInner({
     () => (layout?.nodes ?? []).map((n) => (n.id === selectedId ? { ...n, selected: true } : n)),
     [layout, selectedId],
   );
-  const edges = layout?.edges ?? [];
+  // Edges touching the selected node are highlighted.
+  const edges = useMemo(
+    () =>
+      (layout?.edges ?? []).map((e) =>
+        selectedId !== null && (e.source === selectedId || e.target === selectedId) && e.data
+          ? { ...e, data: { ...e.data, highlighted: true }, zIndex: 1 }
+          : e,
+      ),
+    [layout, selectedId],
+  );
 
   // Fit the whole diagram after each new layout, and when the details panel opens or closes.
   // Deferred a frame so React Flow has taken in the new node positions first.
@@ -327,6 +336,13 @@ function DiagramInner({
             groupId={groupId}
             entityId={selectedNode.entityId}
             fallbackLabel={selectedNode.label}
+            links={(diagram?.edges ?? [])
+              .filter((e) => e.source === selectedNode.id || e.target === selectedNode.id)
+              .map((e) => {
+                const outgoing = e.source === selectedNode.id;
+                const other = diagram?.nodes.find((n) => n.id === (outgoing ? e.target : e.source));
+                return { id: e.id, label: e.label, outgoing, other: other?.label ?? "?" };
+              })}
             onClose={() => setSelectedId(null)}
           />
         )}

@@ -37,10 +37,14 @@ function rows(e: Entity): [string, string | null][] {
 }
 
 /** Details of the entity whose node was clicked. */
+export type PanelLink = { id: string; label: string; outgoing: boolean; other: string };
+
 export function EntityDetailsPanel(props: {
   groupId: number;
   entityId: number;
   fallbackLabel: string;
+  /** The selected node's relationships shown in the diagram. */
+  links: PanelLink[];
   onClose: () => void;
 }) {
   const entities = useEntities(props.groupId);
@@ -75,6 +79,20 @@ export function EntityDetailsPanel(props: {
                   </Text>
                 </div>
               ))}
+            {props.links.length > 0 && (
+              <div>
+                <Text size="xs" c="dimmed">
+                  Relationships in this diagram
+                </Text>
+                <Stack gap={2} mt={2} data-testid="entity-panel-links">
+                  {props.links.map((l) => (
+                    <Text size="sm" key={l.id}>
+                      {l.outgoing ? `${l.label} of ${l.other}` : `${l.other}: ${l.label}`}
+                    </Text>
+                  ))}
+                </Stack>
+              </div>
+            )}
           </Stack>
         </ScrollArea.Autosize>
       )}

@@ -4,6 +4,8 @@ import type { LabelledFlowEdge } from "./layout";
 
 const SOLID_STYLE = { stroke: "#868e96", strokeWidth: 1.4 };
 const DASHED_STYLE = { ...SOLID_STYLE, strokeDasharray: "5 4" };
+const HIGHLIGHT_STYLE = { stroke: "#3b5bdb", strokeWidth: 2.4 };
+const HIGHLIGHT_DASHED_STYLE = { ...HIGHLIGHT_STYLE, strokeDasharray: "5 4" };
 /** Personal relationships are drawn dashed. */
 const DASHED = new Set<string>(["spouse", "parent", "child", "associate"]);
 
@@ -42,11 +44,19 @@ function LabelledEdgeImpl(props: EdgeProps<LabelledFlowEdge>) {
         markerEnd={markerEnd}
         className={`sg-edge sg-edge-${data?.kind ?? "custom"}`}
         // Inline (not only CSS) so html-to-image keeps the stroke in PNG/SVG exports.
-        style={DASHED.has(data?.kind ?? "custom") ? DASHED_STYLE : SOLID_STYLE}
+        style={
+          DASHED.has(data?.kind ?? "custom")
+            ? data?.highlighted
+              ? HIGHLIGHT_DASHED_STYLE
+              : DASHED_STYLE
+            : data?.highlighted
+              ? HIGHLIGHT_STYLE
+              : SOLID_STYLE
+        }
       />
       <EdgeLabelRenderer>
         <div
-          className="sg-edge-label nodrag nopan"
+          className={`sg-edge-label nodrag nopan${data?.highlighted ? " sg-edge-label-highlighted" : ""}`}
           data-testid="edge-label"
           style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
         >

@@ -18,6 +18,8 @@ export type LabelledEdgeData = {
   labelCenter?: XY;
   /** Width elk reserved for the label. */
   labelWidth?: number;
+  /** Set while one of the edge's nodes is selected. */
+  highlighted?: boolean;
 };
 export type LabelledFlowEdge = Edge<LabelledEdgeData, "labelled">;
 
