@@ -37,6 +37,14 @@ fn settings_for(sim: &SimServer) -> Settings {
     s
 }
 
+/// Settings whose minute pacing never binds, so only the in-flight limit shapes the traffic.
+fn unpaced(sim: &SimServer) -> Settings {
+    let mut s = settings_for(sim);
+    s.limits.per_minute = 6_000;
+    s.limits.burst = 100;
+    s
+}
+
 /// Runs the real authorize → redirect → exchange flow (the sim auto-approves) and returns the
 /// client, the token set and a session on the practice's tenant.
 async fn signed_in(settings: Settings) -> (XpmClient, xpm::oauth::TokenSet, Session) {
@@ -472,7 +480,7 @@ async fn error_envelopes_from_the_simulator() {
 #[tokio::test]
 async fn at_most_five_in_flight_against_the_simulator() {
     let sim = sim().await;
-    let (client, _, s) = signed_in(settings_for(&sim)).await;
+    let (client, _, s) = signed_in(unpaced(&sim)).await;
     sim.admin.reset_counters();
     sim.admin.inject(
         FaultKind::Latency { ms: 150 },
@@ -495,6 +503,11 @@ async fn at_most_five_in_flight_against_the_simulator() {
         sim.admin.counters().throttled,
         0,
         "the simulator never had to refuse a 6th call"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(15 * 150),
+        "calls overlapped (5 at a time), they were not run one by one: {:?}",
+        started.elapsed()
     );
 }
 
