@@ -568,3 +568,53 @@ async fn low_minute_remaining_stops_us_before_the_simulator_must_refuse() {
         "after one 429 nothing more is sent"
     );
 }
+
+#[tokio::test]
+async fn detailed_list_agrees_with_get_for_every_client() {
+    let sim = sim().await;
+    let (client, _, s) = signed_in(settings_for(&sim)).await;
+    let listed = client
+        .list_clients(
+            &s,
+            &ListClientsOptions {
+                detailed: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("detailed list");
+    assert!(!listed.is_empty(), "the fixture has clients");
+    for c in &listed {
+        let id = c.uuid.expect("listed clients have UUIDs");
+        let got = client.get_client(&s, &id).await.expect("get").client;
+        assert_eq!(
+            c, &got,
+            "detailed=true should return the get/{{uuid}} detail (dates in either form) for {}",
+            c.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn modifiedsince_returns_only_clients_changed_after_it() {
+    let sim = sim().await;
+    let (client, _, s) = signed_in(settings_for(&sim)).await;
+    sim.admin.advance(chrono::Duration::minutes(10));
+    let since = sim.admin.now();
+    sim.admin.advance(chrono::Duration::minutes(1));
+    sim.admin
+        .rename_client(TENANT, ROWAN, "Rowan J Fernhill")
+        .expect("rename as an XPM user would");
+    let changed = client
+        .list_clients(
+            &s,
+            &ListClientsOptions {
+                detailed: false,
+                modified_since: Some(since),
+            },
+        )
+        .await
+        .expect("incremental list");
+    let names: Vec<_> = changed.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["Rowan J Fernhill"], "only the renamed client");
+}
