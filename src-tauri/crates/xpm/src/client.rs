@@ -119,6 +119,20 @@ fn header_u32(h: &HeaderMap, name: &str) -> Option<u32> {
     header_str(h, name).and_then(|v| v.trim().parse().ok())
 }
 
+/// `Retry-After` as whole seconds (what Xero sends) or an HTTP date; `None` if absent or unreadable.
+fn retry_after(value: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let v = value?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 /// `Detail` (or `Title`) from a gateway problem-details body, else the body's start.
 fn problem_detail(body: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
@@ -304,8 +318,7 @@ impl XpmClient {
         if limited {
             let problem =
                 RateLimitProblem::from_header(header_str(headers, "x-rate-limit-problem"));
-            let retry_after =
-                header_u32(headers, "retry-after").map(|s| Duration::from_secs(s.into()));
+            let retry_after = retry_after(header_str(headers, "retry-after"), chrono::Utc::now());
             limiter.on_rate_limited(&problem, retry_after);
             tracing::warn!(?problem, ?retry_after, "XPM rate limit hit; tenant paused");
             // A 429 was not processed, so even a write may go again once the pause is over,
@@ -479,6 +492,24 @@ mod tests {
         assert_send(&client.connections(&s.access_token));
         fn assert_sync_clone<T: Send + Sync + Clone>() {}
         assert_sync_clone::<XpmClient>();
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T07:28:00Z")
+            .expect("t")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(retry_after(Some("22"), now), Some(Duration::from_secs(22)));
+        assert_eq!(
+            retry_after(Some("66975"), now),
+            Some(Duration::from_secs(66_975))
+        );
+        assert_eq!(
+            retry_after(Some("Sun, 29 Nov 2026 07:28:30 GMT"), now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(retry_after(Some("soon"), now), None, "unreadable = unknown");
+        assert_eq!(retry_after(None, now), None);
     }
 
     #[test]
