@@ -300,9 +300,9 @@ impl XpmClient {
             %method,
             path = url.path(),
             status = status.as_u16(),
-            correlation_id = header_str(headers, "xero-correlation-id").unwrap_or("-"),
-            min_remaining = header_str(headers, "x-minlimit-remaining").unwrap_or("-"),
-            day_remaining = header_str(headers, "x-daylimit-remaining").unwrap_or("-"),
+            correlation_id = %header_str(headers, "xero-correlation-id").unwrap_or("-"),
+            min_remaining = %header_str(headers, "x-minlimit-remaining").unwrap_or("-"),
+            day_remaining = %header_str(headers, "x-daylimit-remaining").unwrap_or("-"),
             "XPM response"
         );
         let limited = status == StatusCode::TOO_MANY_REQUESTS;

@@ -418,7 +418,7 @@ impl XpmClient {
         let status = resp.status().as_u16();
         tracing::debug!(
             status,
-            correlation_id = resp
+            correlation_id = %resp
                 .headers()
                 .get("xero-correlation-id")
                 .and_then(|v| v.to_str().ok())

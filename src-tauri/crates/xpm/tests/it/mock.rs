@@ -918,3 +918,62 @@ async fn connections_with_bad_token_is_unauthorized() {
         .expect_err("401");
     assert!(matches!(err, Error::Unauthorized { .. }), "got {err:?}");
 }
+
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn every_response_logs_its_correlation_id() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let s = server().await;
+    xpm_get("clientgroup.api/list")
+        .respond_with(xml("group_list"))
+        .expect(1)
+        .mount(&s)
+        .await;
+    xpm_get("clientgroup.api/get/00000000-aaaa-4bbb-8ccc-0000000000f9")
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("xero-correlation-id", "corr-forbidden")
+                .set_body_string(fixture("problem_403")),
+        )
+        .expect(1)
+        .mount(&s)
+        .await;
+    let c = client(&s);
+    c.list_client_groups(&session()).await.expect("ok");
+    let _ = c
+        .get_client_group(&session(), &u("00000000-aaaa-4bbb-8ccc-0000000000f9"))
+        .await;
+    let text =
+        String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|p| p.into_inner())).to_string();
+    assert!(
+        text.contains("correlation_id=corr-123"),
+        "success logged with its id: {text}"
+    );
+    assert!(
+        text.contains("correlation_id=corr-forbidden"),
+        "errors too: {text}"
+    );
+    assert!(!text.contains("Bearer tok"), "the token is never logged");
+}
