@@ -32,7 +32,7 @@ import { parseAsAt } from "./asAt";
 import "./diagram.css";
 import { EntityDetailsPanel } from "./EntityDetailsPanel";
 import { EntityNode } from "./EntityNode";
-import { exportFileName, renderDiagram, type ExportFormat } from "./exportImage";
+import { diagramBounds, exportFileName, renderDiagram, type ExportFormat } from "./exportImage";
 import { LabelledEdge } from "./LabelledEdge";
 import { layoutDiagram, type EntityFlowNode, type Layout } from "./layout";
 
@@ -144,7 +144,17 @@ function DiagramInner({
   const panelOpen = selectedId !== null;
   useEffect(() => {
     if (!layout || layout.nodes.length === 0) return;
-    const handle = window.setTimeout(() => void rf.fitView({ padding: 0.08, maxZoom: 1.2 }), 30);
+    // Fit the nodes plus elk's edge routes and labels (fitView alone would only see the nodes).
+    // The bottom fifth is left free for the Controls and the MiniMap, which sit in its corners.
+    const b = diagramBounds(layout.nodes, layout.edges);
+    const bounds = { ...b, height: b.height * 1.25 };
+    const handle = window.setTimeout(
+      () =>
+        void rf.fitBounds(bounds, { padding: 0.06 }).then(() => {
+          if (rf.getZoom() > 1.2) void rf.zoomTo(1.2);
+        }),
+      120,
+    );
     return () => window.clearTimeout(handle);
   }, [layout, rf, panelOpen]);
 
