@@ -14,6 +14,10 @@ pub enum ErrorCode {
     NotFound,
     /// The change clashes with existing data (e.g. a duplicate group name).
     Conflict,
+    /// An integration action needs two-factor authentication, which is off: offer to turn it on.
+    MfaRequired,
+    /// Two-factor authentication is on but this session has not entered a code yet: ask for one.
+    MfaCodeRequired,
     /// Anything else; the details are in the log.
     Internal,
 }
@@ -35,6 +39,10 @@ impl From<structuregram_core::Error> for IpcError {
             E::Validation(_) => ErrorCode::Validation,
             E::NotFound(_) => ErrorCode::NotFound,
             E::Conflict(_) => ErrorCode::Conflict,
+            E::MfaRequired => ErrorCode::MfaRequired,
+            E::MfaCodeRequired => ErrorCode::MfaCodeRequired,
+            // Wrong password, wrong code, locked out: the message says what to do.
+            E::InvalidCredentials | E::InvalidCode | E::LockedOut { .. } => ErrorCode::Validation,
             _ => ErrorCode::Internal,
         };
         let message = match code {
@@ -66,6 +74,31 @@ mod tests {
             serde_json::to_value(&err).unwrap(),
             serde_json::json!({"code": "validation", "message": "Enter a group name."}),
             "the UI reads exactly this shape"
+        );
+    }
+
+    #[test]
+    fn the_integration_gate_has_its_own_code_and_the_guide_s_words() {
+        let err: IpcError = structuregram_core::Error::MfaRequired.into();
+        assert_eq!(
+            serde_json::to_value(&err).unwrap(),
+            serde_json::json!({
+                "code": "mfaRequired",
+                "message": "Enable two-factor authentication to connect to Xero"
+            }),
+            "the UI branches on the code and shows the message verbatim"
+        );
+        let err: IpcError = structuregram_core::Error::MfaCodeRequired.into();
+        assert_eq!(err.code, ErrorCode::MfaCodeRequired);
+    }
+
+    #[test]
+    fn vault_errors_are_internal() {
+        let err: IpcError = structuregram_core::Error::Vault("snapshot at /home/x".into()).into();
+        assert_eq!(
+            err.code,
+            ErrorCode::Internal,
+            "vault details stay in the log"
         );
     }
 

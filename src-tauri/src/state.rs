@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use structuregram_core::tfn::TfnCipher;
 use structuregram_core::DatabaseConnection;
-use structuregram_core::{db, demo, OrgId};
+use structuregram_core::{accounts, db, demo, OrgId};
 
 /// File name of the TFN key inside the data folder.
 pub const TFN_KEY_FILE: &str = "tfn.key";
@@ -27,8 +27,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the data folder: database (migrated), TFN key, organisation; seeds the demo practice
-    /// when `demo` is set and it is empty.
+    /// Opens the data folder: database (migrated), TFN key, organisation (the active one, else
+    /// the first); seeds the demo practice when `demo` is set and it is empty.
     ///
     /// # Errors
     /// Any failure to create the folder, open the database, migrate, or read the key.
@@ -41,10 +41,12 @@ impl AppState {
         } else {
             "My practice"
         };
-        let org = db::ensure_organisation(&db, name, now).await?;
+        let first = db::ensure_organisation(&db, name, now).await?;
         if demo {
-            demo::seed(&db, org, &cipher, now).await?;
+            demo::seed(&db, first, &cipher, now).await?;
         }
+        // The organisation chosen with `structuregram org use`, else the first (as before).
+        let org = accounts::active_organisation(&db).await?.unwrap_or(first);
         Ok(Self {
             db,
             org,

@@ -25,6 +25,31 @@ pub enum Error {
     /// A sealed value could not be opened (wrong key or damaged data).
     #[error("could not decrypt a protected field: {0}")]
     Crypto(String),
+    /// Sign-in failed: no such user, or the password is wrong (deliberately not saying which).
+    #[error("The username or password is wrong.")]
+    InvalidCredentials,
+    /// An integration action needs two-factor authentication, and the user has not enrolled.
+    /// The UI offers to turn it on.
+    #[error("Enable two-factor authentication to connect to Xero")]
+    MfaRequired,
+    /// The user has two-factor authentication, but this app session has not been verified with
+    /// a code yet. The UI asks for one.
+    #[error("Enter a code from your authenticator app to continue.")]
+    MfaCodeRequired,
+    /// A two-factor or recovery code was wrong, expired or already used; the failure counted
+    /// towards the lock-out.
+    #[error("That code is not valid. Enter the newest code from your authenticator app (check the device's clock), or one of your recovery codes.")]
+    InvalidCode,
+    /// Too many wrong codes: no code is checked before `until` (RFC 6238 §5.2 throttling).
+    #[error("Too many wrong codes. Try again after {} UTC.", .until.format("%H:%M:%S"))]
+    LockedOut {
+        /// When codes are accepted again.
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// The secret store (vault) failed: it could not be opened with this key, or could not be
+    /// read or written.
+    #[error("vault error: {0}")]
+    Vault(String),
 }
 
 /// Shorthand for results of core operations.

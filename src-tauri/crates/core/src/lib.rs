@@ -3,23 +3,30 @@
 //! This crate owns the practice's data — organisations, groups, entities, memberships and
 //! relationships — in a SeaORM database, the rules that keep it valid (product-spec §3–§4), the
 //! structure diagram a group draws as (§6), the group JSON document of the headless CLI, and
-//! the demo practice. The desktop shell and the command line both call it; neither holds
-//! business logic. Services are plain async functions taking a connection, the organisation and,
+//! the demo practice; and local accounts — users, organisations, memberships, two-factor
+//! authentication and the integration gate — with secrets kept behind the
+//! [`secrets::SecretStore`] trait (the shell's Stronghold vault), never in the database. The
+//! desktop shell and the command line both call it; neither holds business logic. Services are
+//! plain async functions taking a connection, the organisation and,
 //! where they write, the current time (never read from the clock inside).
 
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod audit;
 pub mod db;
 pub mod demo;
 pub mod diagram;
 pub mod entities;
 pub mod error;
+pub mod gate;
 pub mod groups;
+pub mod mfa;
 pub mod model;
 pub mod relationships;
 pub mod rules;
 pub mod schema;
+pub mod secrets;
 pub mod tfn;
 pub mod transfer;
 

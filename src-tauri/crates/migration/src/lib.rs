@@ -9,6 +9,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_structure_tables;
+mod m20261129_000002_create_accounts;
 
 /// The ordered list of every migration; run [`MigratorTrait::up`] at start-up and in DB tests.
 pub struct Migrator;
@@ -16,8 +17,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261129_000001_create_structure_tables::Migration,
-        )]
+        vec![
+            Box::new(m20261129_000001_create_structure_tables::Migration),
+            Box::new(m20261129_000002_create_accounts::Migration),
+        ]
     }
 }

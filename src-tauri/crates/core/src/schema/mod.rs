@@ -9,5 +9,8 @@ pub mod audit_event;
 pub mod entity;
 pub mod group;
 pub mod group_member;
+pub mod membership;
 pub mod organisation;
 pub mod relationship;
+pub mod setting;
+pub mod user;

@@ -1,0 +1,708 @@
+//! Local accounts: users, sign-in, organisations, memberships and the active organisation.
+//!
+//! Passwords are hashed with argon2id (the `argon2` crate's defaults: m = 19 MiB, t = 2, p = 1,
+//! a random 16-byte salt per hash, stored as a PHC string). Each user also has a random
+//! *vault salt*; [`vault_key`] derives the key of the user's vault from the password and that
+//! salt, so the vault opens only with the password and re-keys when it changes.
+//!
+//! This module does not open vaults (the shell does, see `src-tauri/src/vault.rs`) and keeps
+//! no session: signing in returns the [`User`], and the caller holds it (see [`crate::gate`]).
+//! Users are device-wide; organisations are tenancies they belong to through memberships. The
+//! *active* organisation is a device setting, so the window keeps opening straight onto its
+//! data; with none chosen, it is the first organisation (the one existing data belongs to).
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, SaltString};
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+
+use crate::db::OrgId;
+use crate::error::{Error, Result};
+use crate::schema::{membership, organisation, setting, user};
+use crate::secrets::Secret;
+
+/// The id of a local user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UserId(pub i32);
+
+/// Longest username accepted, in characters.
+pub const MAX_USERNAME_LEN: usize = 64;
+/// Shortest password accepted, in characters.
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest organisation name accepted, in characters.
+pub const MAX_ORGANISATION_NAME_LEN: usize = 200;
+/// The setting that holds the active organisation's id.
+const ACTIVE_ORGANISATION: &str = "active_organisation_id";
+
+/// A local user, without anything secret (no hash, no salt).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Its id.
+    pub id: UserId,
+    /// The name it signs in with (unique on this device, case as typed).
+    pub username: String,
+    /// Whether two-factor authentication is on (confirmed with a code).
+    pub mfa_enrolled: bool,
+    /// Whether an integration (Xero) was connected under two-factor authentication.
+    pub integration_mfa: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&user::Model> for User {
+    fn from(m: &user::Model) -> Self {
+        Self {
+            id: UserId(m.id),
+            username: m.username.clone(),
+            mfa_enrolled: m.mfa_enrolled,
+            integration_mfa: m.integration_mfa,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// An organisation (a practice's tenancy).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organisation {
+    /// Its id.
+    pub id: OrgId,
+    /// Its name (unique on this device).
+    pub name: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<organisation::Model> for Organisation {
+    fn from(m: organisation::Model) -> Self {
+        Self {
+            id: OrgId(m.id),
+            name: m.name,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// The 32-byte key of a user's vault, derived by [`vault_key`]. `Debug` is redacted.
+#[derive(Clone)]
+pub struct VaultKey([u8; 32]);
+
+impl VaultKey {
+    /// The key bytes, for handing to the vault engine.
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for VaultKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VaultKey(<redacted>)")
+    }
+}
+
+fn crypto(e: impl std::fmt::Display) -> Error {
+    Error::Crypto(e.to_string())
+}
+
+fn hash_password(password: &Secret) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map_err(crypto)?
+        .to_string())
+}
+
+fn password_matches(password: &Secret, phc: &str) -> Result<bool> {
+    let parsed = PasswordHash::new(phc).map_err(crypto)?;
+    Ok(Argon2::default()
+        .verify_password(password.expose().as_bytes(), &parsed)
+        .is_ok())
+}
+
+fn check_password_rules(password: &Secret) -> Result<()> {
+    if password.expose().chars().count() < MIN_PASSWORD_LEN {
+        return Err(Error::Validation(format!(
+            "Choose a password of at least {MIN_PASSWORD_LEN} characters."
+        )));
+    }
+    Ok(())
+}
+
+/// Derives a vault key from `password` and `salt` with argon2id (the crate's default cost).
+///
+/// # Errors
+/// [`Error::Crypto`] if `salt` is shorter than 8 bytes.
+pub fn derive_vault_key(password: &Secret, salt: &[u8]) -> Result<VaultKey> {
+    let mut key = [0u8; 32];
+    Argon2::default()
+        .hash_password_into(password.expose().as_bytes(), salt, &mut key)
+        .map_err(crypto)?;
+    Ok(VaultKey(key))
+}
+
+/// Creates a user with `password` (argon2id-hashed) and a fresh vault salt, and makes it a
+/// member of `join` if given.
+///
+/// # Errors
+/// [`Error::Validation`] for an empty, over-long or space-containing username or a password
+/// shorter than [`MIN_PASSWORD_LEN`]; [`Error::Conflict`] if the username is taken;
+/// [`Error::NotFound`] if `join` does not exist; [`Error::Db`] on database failure.
+pub async fn create_user(
+    db: &DatabaseConnection,
+    username: &str,
+    password: &Secret,
+    join: Option<OrgId>,
+    now: DateTime<Utc>,
+) -> Result<User> {
+    let username = username.trim();
+    if username.is_empty()
+        || username.chars().count() > MAX_USERNAME_LEN
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::Validation(format!(
+            "Choose a username of 1 to {MAX_USERNAME_LEN} characters, without spaces."
+        )));
+    }
+    check_password_rules(password)?;
+    if user_row(db, username).await?.is_some() {
+        return Err(Error::Conflict(format!(
+            "The username \u{201c}{username}\u{201d} is taken. Choose another."
+        )));
+    }
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let row = user::ActiveModel {
+        username: Set(username.to_owned()),
+        password_hash: Set(hash_password(password)?),
+        vault_salt: Set(base64::engine::general_purpose::STANDARD.encode(salt)),
+        mfa_enrolled: Set(false),
+        mfa_last_step: Set(None),
+        mfa_failed_attempts: Set(0),
+        mfa_locked_until: Set(None),
+        integration_mfa: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let created = User::from(&row);
+    if let Some(org) = join {
+        add_membership(db, created.id, org, now).await?;
+    }
+    Ok(created)
+}
+
+async fn user_row(db: &DatabaseConnection, username: &str) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?)
+}
+
+pub(crate) async fn user_model(db: &DatabaseConnection, id: UserId) -> Result<user::Model> {
+    user::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::NotFound("That user no longer exists.".to_owned()))
+}
+
+/// The user with this id.
+///
+/// # Errors
+/// [`Error::NotFound`] if there is none; [`Error::Db`] on database failure.
+pub async fn get_user(db: &DatabaseConnection, id: UserId) -> Result<User> {
+    Ok(User::from(&user_model(db, id).await?))
+}
+
+/// The user called `username` (exact match).
+///
+/// # Errors
+/// [`Error::NotFound`] if there is none; [`Error::Db`] on database failure.
+pub async fn find_user(db: &DatabaseConnection, username: &str) -> Result<User> {
+    user_row(db, username.trim())
+        .await?
+        .map(|m| User::from(&m))
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "There is no user \u{201c}{}\u{201d} on this computer.",
+                username.trim()
+            ))
+        })
+}
+
+/// Every user, ordered by username.
+///
+/// # Errors
+/// [`Error::Db`] on database failure.
+pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<User>> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Username)
+        .all(db)
+        .await?
+        .iter()
+        .map(User::from)
+        .collect())
+}
+
+/// Signs in: the user, if `password` is theirs.
+///
+/// An unknown username costs a hash too, so timing does not reveal which usernames exist.
+///
+/// # Errors
+/// [`Error::InvalidCredentials`] for an unknown user or a wrong password (the same error for
+/// both); [`Error::Db`] on database failure.
+pub async fn sign_in(db: &DatabaseConnection, username: &str, password: &Secret) -> Result<User> {
+    match user_row(db, username.trim()).await? {
+        Some(row) if password_matches(password, &row.password_hash)? => Ok(User::from(&row)),
+        Some(_) => Err(Error::InvalidCredentials),
+        None => {
+            let _ = hash_password(password)?;
+            Err(Error::InvalidCredentials)
+        }
+    }
+}
+
+/// Changes a user's password after checking the current one. The vault key changes with it:
+/// the shell re-keys the vault (under a temporary name) *before* calling this, and moves it into
+/// place after, so a failure leaves the old password opening the old vault.
+///
+/// # Errors
+/// [`Error::InvalidCredentials`] if `current` is wrong; [`Error::Validation`] if `new` is too
+/// short; [`Error::NotFound`] / [`Error::Db`] as for [`get_user`].
+pub async fn change_password(
+    db: &DatabaseConnection,
+    id: UserId,
+    current: &Secret,
+    new: &Secret,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    check_password_rules(new)?;
+    let row = user_model(db, id).await?;
+    if !password_matches(current, &row.password_hash)? {
+        return Err(Error::InvalidCredentials);
+    }
+    let mut active = row.into_active_model();
+    active.password_hash = Set(hash_password(new)?);
+    active.updated_at = Set(now);
+    active.update(db).await?;
+    Ok(())
+}
+
+/// The key of `id`'s vault for `password`: argon2id over the password and the user's vault
+/// salt. It does not check the password; a wrong one yields a key that does not open the vault.
+///
+/// # Errors
+/// [`Error::NotFound`] / [`Error::Db`] as for [`get_user`]; [`Error::Crypto`] if the stored salt
+/// is damaged.
+pub async fn vault_key(db: &DatabaseConnection, id: UserId, password: &Secret) -> Result<VaultKey> {
+    let row = user_model(db, id).await?;
+    let salt = base64::engine::general_purpose::STANDARD
+        .decode(&row.vault_salt)
+        .map_err(crypto)?;
+    derive_vault_key(password, &salt)
+}
+
+fn clean_organisation_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_ORGANISATION_NAME_LEN {
+        return Err(Error::Validation(format!(
+            "Enter an organisation name of 1 to {MAX_ORGANISATION_NAME_LEN} characters."
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates an organisation.
+///
+/// # Errors
+/// [`Error::Validation`] for an empty or over-long name; [`Error::Conflict`] if an organisation
+/// already has this name; [`Error::Db`] on database failure.
+pub async fn create_organisation(
+    db: &DatabaseConnection,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Organisation> {
+    let name = clean_organisation_name(name)?;
+    let taken = organisation::Entity::find()
+        .filter(organisation::Column::Name.eq(name.as_str()))
+        .one(db)
+        .await?;
+    if taken.is_some() {
+        return Err(Error::Conflict(format!(
+            "An organisation called \u{201c}{name}\u{201d} already exists."
+        )));
+    }
+    Ok(organisation::ActiveModel {
+        name: Set(name),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?
+    .into())
+}
+
+/// Every organisation, oldest first.
+///
+/// # Errors
+/// [`Error::Db`] on database failure.
+pub async fn list_organisations(db: &DatabaseConnection) -> Result<Vec<Organisation>> {
+    Ok(organisation::Entity::find()
+        .order_by_asc(organisation::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Organisation::from)
+        .collect())
+}
+
+/// The organisation with this exact name, or with this id if `name_or_id` is a number and no
+/// organisation has that name.
+///
+/// # Errors
+/// [`Error::NotFound`] if there is none; [`Error::Db`] on database failure.
+pub async fn find_organisation(db: &DatabaseConnection, name_or_id: &str) -> Result<Organisation> {
+    let wanted = name_or_id.trim();
+    let by_name = organisation::Entity::find()
+        .filter(organisation::Column::Name.eq(wanted))
+        .one(db)
+        .await?;
+    let found = match (by_name, wanted.parse::<i32>()) {
+        (Some(org), _) => Some(org),
+        (None, Ok(id)) => organisation::Entity::find_by_id(id).one(db).await?,
+        (None, Err(_)) => None,
+    };
+    found.map(Organisation::from).ok_or_else(|| {
+        Error::NotFound(format!(
+            "There is no organisation \u{201c}{wanted}\u{201d}."
+        ))
+    })
+}
+
+/// The organisation chosen with [`use_organisation`], if it still exists; `None` means "the
+/// first organisation" (what the app opened before accounts existed).
+///
+/// # Errors
+/// [`Error::Db`] on database failure.
+pub async fn active_organisation(db: &DatabaseConnection) -> Result<Option<OrgId>> {
+    let Some(row) = setting::Entity::find_by_id(ACTIVE_ORGANISATION.to_owned())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Ok(id) = row.value.parse::<i32>() else {
+        return Ok(None);
+    };
+    Ok(organisation::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|o| OrgId(o.id)))
+}
+
+/// Makes `org` the active organisation on this device (the one the app and the command line
+/// open). Use [`switch_organisation`] on behalf of a signed-in user.
+///
+/// # Errors
+/// [`Error::NotFound`] if `org` does not exist; [`Error::Db`] on database failure.
+pub async fn use_organisation(db: &DatabaseConnection, org: OrgId) -> Result<()> {
+    if organisation::Entity::find_by_id(org.0)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Err(Error::NotFound(
+            "That organisation no longer exists.".to_owned(),
+        ));
+    }
+    let value = org.0.to_string();
+    match setting::Entity::find_by_id(ACTIVE_ORGANISATION.to_owned())
+        .one(db)
+        .await?
+    {
+        Some(row) => {
+            let mut active = row.into_active_model();
+            active.value = Set(value);
+            active.update(db).await?;
+        }
+        None => {
+            setting::ActiveModel {
+                key: Set(ACTIVE_ORGANISATION.to_owned()),
+                value: Set(value),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes `org` active for a signed-in user, who must be a member of it.
+///
+/// # Errors
+/// [`Error::NotFound`] if the user is not a member (or `org` does not exist); [`Error::Db`] on
+/// database failure.
+pub async fn switch_organisation(db: &DatabaseConnection, id: UserId, org: OrgId) -> Result<()> {
+    let member = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(id.0))
+        .filter(membership::Column::OrganisationId.eq(org.0))
+        .one(db)
+        .await?;
+    if member.is_none() {
+        return Err(Error::NotFound(
+            "You are not a member of that organisation.".to_owned(),
+        ));
+    }
+    use_organisation(db, org).await
+}
+
+/// Makes a user a member of an organisation; already being one is fine.
+///
+/// # Errors
+/// [`Error::NotFound`] if the user or organisation does not exist; [`Error::Db`] on database
+/// failure.
+pub async fn add_membership(
+    db: &DatabaseConnection,
+    id: UserId,
+    org: OrgId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    user_model(db, id).await?;
+    if organisation::Entity::find_by_id(org.0)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Err(Error::NotFound(
+            "That organisation no longer exists.".to_owned(),
+        ));
+    }
+    let existing = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(id.0))
+        .filter(membership::Column::OrganisationId.eq(org.0))
+        .one(db)
+        .await?;
+    if existing.is_none() {
+        membership::ActiveModel {
+            user_id: Set(id.0),
+            organisation_id: Set(org.0),
+            role: Set("member".to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The organisations a user belongs to, oldest first.
+///
+/// # Errors
+/// [`Error::Db`] on database failure.
+pub async fn list_memberships(db: &DatabaseConnection, id: UserId) -> Result<Vec<Organisation>> {
+    let org_ids: Vec<i32> = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(id.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.organisation_id)
+        .collect();
+    Ok(organisation::Entity::find()
+        .filter(organisation::Column::Id.is_in(org_ids))
+        .order_by_asc(organisation::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Organisation::from)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap()
+    }
+
+    fn pw(s: &str) -> Secret {
+        Secret::new(s)
+    }
+
+    #[tokio::test]
+    async fn a_user_signs_in_with_their_password_and_not_another() {
+        let db = db::open_in_memory().await.unwrap();
+        let created = create_user(&db, "ana", &pw("correct horse"), None, now())
+            .await
+            .unwrap();
+        let row = user_model(&db, created.id).await.unwrap();
+        assert!(
+            row.password_hash.starts_with("$argon2id$"),
+            "the stored hash is an argon2id PHC string, not the password"
+        );
+        assert!(!row.password_hash.contains("correct horse"));
+        let signed_in = sign_in(&db, "ana", &pw("correct horse")).await.unwrap();
+        assert_eq!(signed_in.id, created.id, "the right password signs in");
+        assert!(
+            matches!(
+                sign_in(&db, "ana", &pw("wrong horse")).await,
+                Err(Error::InvalidCredentials)
+            ),
+            "a wrong password is refused"
+        );
+        assert!(
+            matches!(
+                sign_in(&db, "bob", &pw("correct horse")).await,
+                Err(Error::InvalidCredentials)
+            ),
+            "an unknown user gets the same error as a wrong password"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_user_gets_its_own_password_salt_and_vault_salt() {
+        let db = db::open_in_memory().await.unwrap();
+        let a = create_user(&db, "a", &pw("same password"), None, now())
+            .await
+            .unwrap();
+        let b = create_user(&db, "b", &pw("same password"), None, now())
+            .await
+            .unwrap();
+        let (a, b) = (
+            user_model(&db, a.id).await.unwrap(),
+            user_model(&db, b.id).await.unwrap(),
+        );
+        assert_ne!(a.password_hash, b.password_hash, "salts differ per user");
+        assert_ne!(a.vault_salt, b.vault_salt, "vault salts differ per user");
+    }
+
+    #[tokio::test]
+    async fn usernames_are_unique_and_passwords_have_a_minimum_length() {
+        let db = db::open_in_memory().await.unwrap();
+        create_user(&db, "ana", &pw("12345678"), None, now())
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                create_user(&db, " ana ", &pw("12345678"), None, now()).await,
+                Err(Error::Conflict(_))
+            ),
+            "a taken username (after trimming) is a conflict"
+        );
+        assert!(
+            matches!(
+                create_user(&db, "bob", &pw("short"), None, now()).await,
+                Err(Error::Validation(_))
+            ),
+            "a short password is refused"
+        );
+        assert!(
+            matches!(
+                create_user(&db, "two words", &pw("12345678"), None, now()).await,
+                Err(Error::Validation(_))
+            ),
+            "usernames have no spaces"
+        );
+    }
+
+    #[tokio::test]
+    async fn changing_the_password_needs_the_old_one_and_changes_the_vault_key() {
+        let db = db::open_in_memory().await.unwrap();
+        let u = create_user(&db, "ana", &pw("old password"), None, now())
+            .await
+            .unwrap();
+        let old_key = vault_key(&db, u.id, &pw("old password")).await.unwrap();
+        assert!(
+            matches!(
+                change_password(&db, u.id, &pw("not it"), &pw("new password"), now()).await,
+                Err(Error::InvalidCredentials)
+            ),
+            "the current password is required"
+        );
+        change_password(&db, u.id, &pw("old password"), &pw("new password"), now())
+            .await
+            .unwrap();
+        assert!(sign_in(&db, "ana", &pw("new password")).await.is_ok());
+        assert!(sign_in(&db, "ana", &pw("old password")).await.is_err());
+        let new_key = vault_key(&db, u.id, &pw("new password")).await.unwrap();
+        assert_ne!(
+            old_key.expose(),
+            new_key.expose(),
+            "a new password derives a new vault key"
+        );
+        let again = vault_key(&db, u.id, &pw("new password")).await.unwrap();
+        assert_eq!(
+            new_key.expose(),
+            again.expose(),
+            "the derivation is deterministic for one salt"
+        );
+        assert_eq!(format!("{new_key:?}"), "VaultKey(<redacted>)");
+    }
+
+    #[tokio::test]
+    async fn existing_data_stays_in_its_organisation_and_users_switch_only_to_their_own() {
+        let db = db::open_in_memory().await.unwrap();
+        let demo = db::ensure_organisation(&db, "Demo Practice (fictitious)", now())
+            .await
+            .unwrap();
+        assert_eq!(
+            active_organisation(&db).await.unwrap(),
+            None,
+            "nothing chosen: the app keeps opening the first organisation"
+        );
+        let u = create_user(&db, "ana", &pw("12345678"), Some(demo), now())
+            .await
+            .unwrap();
+        let other = create_organisation(&db, "Second Practice", now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            create_organisation(&db, "Second Practice", now()).await,
+            Err(Error::Conflict(_))
+        ));
+        let names: Vec<String> = list_organisations(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(names, ["Demo Practice (fictitious)", "Second Practice"]);
+        assert!(
+            matches!(
+                switch_organisation(&db, u.id, other.id).await,
+                Err(Error::NotFound(_))
+            ),
+            "a user cannot switch to an organisation they do not belong to"
+        );
+        add_membership(&db, u.id, other.id, now()).await.unwrap();
+        add_membership(&db, u.id, other.id, now()).await.unwrap();
+        assert_eq!(list_memberships(&db, u.id).await.unwrap().len(), 2);
+        switch_organisation(&db, u.id, other.id).await.unwrap();
+        assert_eq!(active_organisation(&db).await.unwrap(), Some(other.id));
+        use_organisation(&db, demo).await.unwrap();
+        assert_eq!(active_organisation(&db).await.unwrap(), Some(demo));
+        assert_eq!(
+            find_organisation(&db, "Second Practice").await.unwrap().id,
+            other.id
+        );
+        assert_eq!(
+            find_organisation(&db, &other.id.0.to_string())
+                .await
+                .unwrap()
+                .id,
+            other.id,
+            "an id works too"
+        );
+    }
+}
