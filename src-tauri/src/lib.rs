@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod ipc;
 pub mod state;
+pub mod vault;
 
 use std::path::{Path, PathBuf};
 
