@@ -5,18 +5,31 @@
 //! structuregram groups [--json]                                 list groups
 //! structuregram export --group <id|name> --format json [--output FILE]
 //! structuregram import --file FILE [--name NAME]
+//! structuregram user create --username U                        password: STRUCTUREGRAM_PASSWORD or stdin
+//! structuregram org create NAME | org list | org use NAME
+//! structuregram mfa enrol --username U [--qr-png FILE]          prints the manual key and otpauth URI
+//! structuregram mfa confirm --username U [--code C]             prints the recovery codes, once
+//! structuregram mfa disable --username U [--code C]
+//! structuregram mfa status --username U
 //! ```
-//! `--data-dir` (or `STRUCTUREGRAM_DATA_DIR`) and `--demo` work with every subcommand.
+//! `--data-dir` (or `STRUCTUREGRAM_DATA_DIR`) and `--demo` work with every subcommand. Commands
+//! that open a user's vault read the password from `STRUCTUREGRAM_PASSWORD`, else from the first
+//! line of standard input; a code not given with `--code` is the next line.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
-use structuregram_core::groups;
+use structuregram_core::secrets::Secret;
 use structuregram_core::transfer::{self, GroupDocument};
+use structuregram_core::{accounts, groups, mfa};
 
 use crate::state::{default_data_dir, AppState};
+use crate::vault;
+
+/// The environment variable the password is read from before standard input.
+pub const PASSWORD_ENV: &str = "STRUCTUREGRAM_PASSWORD";
 
 /// StructureGram: client structure diagrams for accounting practices, synced with Xero
 /// Practice Manager. Without a subcommand it opens the window.
@@ -69,6 +82,124 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
     },
+    /// Local user accounts.
+    User {
+        /// What to do with users.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Organisations (practices) on this computer.
+    Org {
+        /// What to do with organisations.
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Two-factor authentication (authenticator-app codes).
+    Mfa {
+        /// What to do with two-factor authentication.
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
+}
+
+/// `structuregram user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (member of the active organisation). The password comes from
+    /// STRUCTUREGRAM_PASSWORD or the first line of standard input.
+    Create {
+        /// The name to sign in with.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// `structuregram org …`
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation.
+    Create {
+        /// Its name.
+        name: String,
+    },
+    /// List organisations; `*` marks the active one.
+    List,
+    /// Make an organisation active (the one the app and these commands open).
+    Use {
+        /// Its exact name (or id).
+        name: String,
+    },
+}
+
+/// `structuregram mfa …`
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Start setting up two-factor authentication: prints the key and otpauth:// URI.
+    Enrol {
+        /// The user.
+        #[arg(long)]
+        username: String,
+        /// Also write the QR code to this PNG file.
+        #[arg(long, value_name = "FILE")]
+        qr_png: Option<PathBuf>,
+    },
+    /// Finish setting up with a code from the app; prints the recovery codes once.
+    Confirm {
+        /// The user.
+        #[arg(long)]
+        username: String,
+        /// The 6-digit code (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Turn two-factor authentication off (needs a code or a recovery code).
+    Disable {
+        /// The user.
+        #[arg(long)]
+        username: String,
+        /// The code (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Show whether two-factor authentication is on (no password needed).
+    Status {
+        /// The user.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// Standard input, read a line at a time as answers are needed.
+struct Answers(std::io::StdinLock<'static>);
+
+impl Answers {
+    fn new() -> Self {
+        Self(std::io::stdin().lock())
+    }
+
+    fn line(&mut self, what: &str) -> anyhow::Result<String> {
+        let mut line = String::new();
+        self.0.read_line(&mut line)?;
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        if line.is_empty() {
+            anyhow::bail!("Enter the {what} (on standard input).");
+        }
+        Ok(line)
+    }
+
+    fn password(&mut self) -> anyhow::Result<Secret> {
+        match std::env::var(PASSWORD_ENV) {
+            Ok(p) if !p.is_empty() => Ok(Secret::new(p)),
+            _ => Ok(Secret::new(self.line("password")?)),
+        }
+    }
+
+    fn code(&mut self, given: &Option<String>) -> anyhow::Result<String> {
+        match given {
+            Some(code) => Ok(code.clone()),
+            None => self.line("code"),
+        }
+    }
 }
 
 /// Export formats.
@@ -143,6 +274,105 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 doc.entities.len(),
                 doc.relationships.len()
             );
+        }
+        Command::User {
+            command: UserCommand::Create { username },
+        } => {
+            let password = Answers::new().password()?;
+            let user =
+                accounts::create_user(&state.db, username, &password, Some(state.org), Utc::now())
+                    .await?;
+            let org = accounts::find_organisation(&state.db, &state.org.0.to_string()).await?;
+            eprintln!(
+                "Created user \u{201c}{}\u{201d} (id {}), a member of \u{201c}{}\u{201d}.",
+                user.username, user.id.0, org.name
+            );
+        }
+        Command::Org { command } => run_org(&state, command).await?,
+        Command::Mfa { command } => run_mfa(&state, command).await?,
+    }
+    Ok(())
+}
+
+async fn run_org(state: &AppState, command: &OrgCommand) -> anyhow::Result<()> {
+    match command {
+        OrgCommand::Create { name } => {
+            let org = accounts::create_organisation(&state.db, name, Utc::now()).await?;
+            eprintln!(
+                "Created organisation \u{201c}{}\u{201d} (id {}). Switch to it with `structuregram org use \"{}\"`.",
+                org.name, org.id.0, org.name
+            );
+        }
+        OrgCommand::List => {
+            for org in accounts::list_organisations(&state.db).await? {
+                let mark = if org.id == state.org { "*" } else { " " };
+                println!("{mark} {:>5}  {}", org.id.0, org.name);
+            }
+        }
+        OrgCommand::Use { name } => {
+            let org = accounts::find_organisation(&state.db, name).await?;
+            accounts::use_organisation(&state.db, org.id).await?;
+            eprintln!("Now using \u{201c}{}\u{201d}.", org.name);
+        }
+    }
+    Ok(())
+}
+
+async fn run_mfa(state: &AppState, command: &MfaCommand) -> anyhow::Result<()> {
+    let mut answers = Answers::new();
+    let now = Utc::now();
+    match command {
+        MfaCommand::Enrol { username, qr_png } => {
+            let password = answers.password()?;
+            let signed_in = vault::sign_in(&state.db, &state.data_dir, username, &password).await?;
+            let e = mfa::enrol(&state.db, &signed_in.vault, signed_in.user.id).await?;
+            println!("Key (enter it by hand): {}", e.manual_key.expose());
+            println!("URI (or scan it as a QR code): {}", e.otpauth_uri.expose());
+            if let Some(path) = qr_png {
+                use base64::Engine;
+                let png =
+                    base64::engine::general_purpose::STANDARD.decode(e.qr_png_base64.expose())?;
+                std::fs::write(path, png)?;
+                eprintln!("QR code written to {}.", path.display());
+            }
+            eprintln!("Then run `structuregram mfa confirm --username {username} --code CODE` with the app's code.");
+        }
+        MfaCommand::Confirm { username, code } => {
+            let password = answers.password()?;
+            let code = answers.code(code)?;
+            let signed_in = vault::sign_in(&state.db, &state.data_dir, username, &password).await?;
+            let codes =
+                mfa::confirm(&state.db, &signed_in.vault, signed_in.user.id, &code, now).await?;
+            eprintln!("Two-factor authentication is on. Keep these recovery codes somewhere safe; each works once, and they are not shown again:");
+            for code in codes {
+                println!("{}", code.expose());
+            }
+        }
+        MfaCommand::Disable { username, code } => {
+            let password = answers.password()?;
+            let code = answers.code(code)?;
+            let signed_in = vault::sign_in(&state.db, &state.data_dir, username, &password).await?;
+            mfa::disable(&state.db, &signed_in.vault, signed_in.user.id, &code, now).await?;
+            eprintln!("Two-factor authentication is off.");
+        }
+        MfaCommand::Status { username } => {
+            let user = accounts::find_user(&state.db, username).await?;
+            let s = mfa::status(&state.db, user.id, now).await?;
+            println!(
+                "Two-factor authentication: {}",
+                if s.enrolled { "on" } else { "off" }
+            );
+            println!(
+                "Integration MFA: {}",
+                if s.integration_mfa { "yes" } else { "no" }
+            );
+            if let Some(until) = s.locked_until {
+                println!(
+                    "Locked out until {} UTC after {} wrong codes.",
+                    until.format("%Y-%m-%d %H:%M:%S"),
+                    s.failed_attempts
+                );
+            }
         }
     }
     Ok(())
