@@ -105,6 +105,14 @@ const LAYOUT_OPTIONS: Record<string, string> = {
   "elk.edgeLabels.placement": "CENTER",
 };
 
+/**
+ * Above this many nodes, elk's crossing minimisation does one sweep instead of seven: measured on
+ * a generated 300-entity, 390-relationship group (node, 2 cores) the layout took 6.5 s with the
+ * default thoroughness and 2.8 s with one sweep, with the same layer assignment. Small groups keep
+ * the more careful default.
+ */
+const LARGE_DIAGRAM_NODES = 100;
+
 /** Lays the diagram out with elk (layered, DOWN). Pure: call it once per diagram. */
 export async function layoutDiagram(diagram: Diagram): Promise<Layout> {
   const sizes = new Map(diagram.nodes.map((n) => [n.id, nodeSize(n)]));
@@ -112,7 +120,10 @@ export async function layoutDiagram(diagram: Diagram): Promise<Layout> {
   const edges = diagram.edges.filter((e) => nodeIds.has(e.source) && nodeIds.has(e.target));
   const graph: ElkNode = {
     id: "root",
-    layoutOptions: LAYOUT_OPTIONS,
+    layoutOptions:
+      diagram.nodes.length > LARGE_DIAGRAM_NODES
+        ? { ...LAYOUT_OPTIONS, "elk.layered.thoroughness": "1" }
+        : LAYOUT_OPTIONS,
     children: diagram.nodes.map((n) => ({ id: n.id, ...sizes.get(n.id) })),
     edges: edges.map((e) => ({
       id: e.id,
