@@ -1,7 +1,14 @@
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { IpcError as IpcErrorShape } from "./bindings/IpcError";
 
-const CODES: readonly ErrorCode[] = ["validation", "notFound", "conflict", "internal"];
+const CODES: readonly ErrorCode[] = [
+  "validation",
+  "notFound",
+  "conflict",
+  "mfaRequired",
+  "mfaCodeRequired",
+  "internal",
+];
 
 function isIpcErrorShape(value: unknown): value is IpcErrorShape {
   if (typeof value !== "object" || value === null) return false;
@@ -54,6 +61,10 @@ export function errorHint(error: unknown): string {
       return "Choose a different value and try again.";
     case "notFound":
       return "It may have been deleted elsewhere; refresh the list and try again.";
+    case "mfaRequired":
+      return "Open Account → Security and enable two-factor authentication first.";
+    case "mfaCodeRequired":
+      return "Enter a code from your authenticator app to continue.";
     case "internal":
       return "Try again; if it keeps happening, restart StructureGram.";
   }

@@ -3,17 +3,16 @@
 /**
  * What the UI shows about the running app.
  */
-export type AppInfo = {
-  /**
-   * The app's version.
-   */
-  version: string;
-  /**
-   * The data folder in use.
-   */
-  dataDir: string;
-  /**
-   * Whether this is the demo practice.
-   */
-  demo: boolean;
-};
+export type AppInfo = { 
+/**
+ * The app's version.
+ */
+version: string, 
+/**
+ * The data folder in use.
+ */
+dataDir: string, 
+/**
+ * Whether this is the demo practice.
+ */
+demo: boolean, };

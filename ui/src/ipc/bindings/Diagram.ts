@@ -5,29 +5,28 @@ import type { DiagramNode } from "./DiagramNode";
 /**
  * A group's structure diagram as at a date: what the UI lays out and draws.
  */
-export type Diagram = {
-  /**
-   * The group drawn.
-   */
-  groupId: number;
-  /**
-   * Its name, for the title and export file names.
-   */
-  groupName: string;
-  /**
-   * The date the diagram shows; `None` shows every relationship whatever its dates.
-   */
-  asAt: string | null;
-  /**
-   * Entities, ordered by name.
-   */
-  nodes: Array<DiagramNode>;
-  /**
-   * Relationships between them, ordered by id.
-   */
-  edges: Array<DiagramEdge>;
-  /**
-   * Relationships left out because the as-at date is outside their start/end dates.
-   */
-  hiddenRelationships: number;
-};
+export type Diagram = { 
+/**
+ * The group drawn.
+ */
+groupId: number, 
+/**
+ * Its name, for the title and export file names.
+ */
+groupName: string, 
+/**
+ * The date the diagram shows; `None` shows every relationship whatever its dates.
+ */
+asAt: string | null, 
+/**
+ * Entities, ordered by name.
+ */
+nodes: Array<DiagramNode>, 
+/**
+ * Relationships between them, ordered by id.
+ */
+edges: Array<DiagramEdge>, 
+/**
+ * Relationships left out because the as-at date is outside their start/end dates.
+ */
+hiddenRelationships: number, };

@@ -4,29 +4,28 @@ import type { RelationshipKind } from "./RelationshipKind";
 /**
  * An edge of a structure diagram: one relationship, from holder to held.
  */
-export type DiagramEdge = {
-  /**
-   * Stable edge id, `"r<relationship id>"`.
-   */
-  id: string;
-  /**
-   * The relationship's id.
-   */
-  relationshipId: number;
-  /**
-   * Source node id.
-   */
-  source: string;
-  /**
-   * Target node id.
-   */
-  target: string;
-  /**
-   * Type, for styling.
-   */
-  kind: RelationshipKind;
-  /**
-   * Formatted label, e.g. "Shareholder · 50 Ordinary (50%)".
-   */
-  label: string;
-};
+export type DiagramEdge = { 
+/**
+ * Stable edge id, `"r<relationship id>"`.
+ */
+id: string, 
+/**
+ * The relationship's id.
+ */
+relationshipId: number, 
+/**
+ * Source node id.
+ */
+source: string, 
+/**
+ * Target node id.
+ */
+target: string, 
+/**
+ * Type, for styling.
+ */
+kind: RelationshipKind, 
+/**
+ * Formatted label, e.g. "Shareholder · 50 Ordinary (50%)".
+ */
+label: string, };

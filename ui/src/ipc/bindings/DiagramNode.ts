@@ -5,33 +5,32 @@ import type { TrustType } from "./TrustType";
 /**
  * A node of a structure diagram: one entity.
  */
-export type DiagramNode = {
-  /**
-   * Stable node id, `"e<entity id>"`.
-   */
-  id: string;
-  /**
-   * The entity's id.
-   */
-  entityId: number;
-  /**
-   * The entity's display name.
-   */
-  label: string;
-  /**
-   * Drives the node's shape.
-   */
-  kind: EntityKind;
-  /**
-   * Drives the trust shape.
-   */
-  trustType: TrustType | null;
-  /**
-   * A second line, e.g. "Discretionary trust" or "ACN 123 456 789".
-   */
-  subtitle: string | null;
-  /**
-   * Whether the entity is a deceased individual (drawn grey).
-   */
-  deceased: boolean;
-};
+export type DiagramNode = { 
+/**
+ * Stable node id, `"e<entity id>"`.
+ */
+id: string, 
+/**
+ * The entity's id.
+ */
+entityId: number, 
+/**
+ * The entity's display name.
+ */
+label: string, 
+/**
+ * Drives the node's shape.
+ */
+kind: EntityKind, 
+/**
+ * Drives the trust shape.
+ */
+trustType: TrustType | null, 
+/**
+ * A second line, e.g. "Discretionary trust" or "ACN 123 456 789".
+ */
+subtitle: string | null, 
+/**
+ * Whether the entity is a deceased individual (drawn grey).
+ */
+deceased: boolean, };

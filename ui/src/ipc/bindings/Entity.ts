@@ -6,85 +6,84 @@ import type { TrustType } from "./TrustType";
 /**
  * An entity as the UI and CLI see it. The TFN is only ever shown masked.
  */
-export type Entity = {
-  /**
-   * Database id.
-   */
-  id: number;
-  /**
-   * Legal-entity type.
-   */
-  kind: EntityKind;
-  /**
-   * Set for trusts only.
-   */
-  trustType: TrustType | null;
-  /**
-   * Display name; for individuals built from first, middle and last names.
-   */
-  name: string;
-  /**
-   * Individuals: given name.
-   */
-  firstName: string | null;
-  /**
-   * Individuals: middle name(s).
-   */
-  middleName: string | null;
-  /**
-   * Individuals: family name.
-   */
-  lastName: string | null;
-  /**
-   * Individuals: preferred or other name.
-   */
-  otherName: string | null;
-  /**
-   * Individuals: date of birth.
-   */
-  dateOfBirth: string | null;
-  /**
-   * Individuals: date of death (deceased people are drawn grey).
-   */
-  dateOfDeath: string | null;
-  /**
-   * Australian Business Number, 11 digits, no spaces.
-   */
-  abn: string | null;
-  /**
-   * Australian Company Number, 9 digits, no spaces (companies).
-   */
-  acn: string | null;
-  /**
-   * The TFN masked to its last three digits ("******789"); the TFN itself never leaves core.
-   */
-  tfnMasked: string | null;
-  /**
-   * Email address.
-   */
-  email: string | null;
-  /**
-   * Phone number.
-   */
-  phone: string | null;
-  /**
-   * Street address, free text.
-   */
-  address: string | null;
-  /**
-   * Postal address, free text.
-   */
-  postalAddress: string | null;
-  /**
-   * Lifecycle status.
-   */
-  status: EntityStatus;
-  /**
-   * Free notes (≤ 5,000 characters).
-   */
-  notes: string | null;
-  /**
-   * Ids of the groups the entity belongs to, ascending.
-   */
-  groupIds: Array<number>;
-};
+export type Entity = { 
+/**
+ * Database id.
+ */
+id: number, 
+/**
+ * Legal-entity type.
+ */
+kind: EntityKind, 
+/**
+ * Set for trusts only.
+ */
+trustType: TrustType | null, 
+/**
+ * Display name; for individuals built from first, middle and last names.
+ */
+name: string, 
+/**
+ * Individuals: given name.
+ */
+firstName: string | null, 
+/**
+ * Individuals: middle name(s).
+ */
+middleName: string | null, 
+/**
+ * Individuals: family name.
+ */
+lastName: string | null, 
+/**
+ * Individuals: preferred or other name.
+ */
+otherName: string | null, 
+/**
+ * Individuals: date of birth.
+ */
+dateOfBirth: string | null, 
+/**
+ * Individuals: date of death (deceased people are drawn grey).
+ */
+dateOfDeath: string | null, 
+/**
+ * Australian Business Number, 11 digits, no spaces.
+ */
+abn: string | null, 
+/**
+ * Australian Company Number, 9 digits, no spaces (companies).
+ */
+acn: string | null, 
+/**
+ * The TFN masked to its last three digits ("******789"); the TFN itself never leaves core.
+ */
+tfnMasked: string | null, 
+/**
+ * Email address.
+ */
+email: string | null, 
+/**
+ * Phone number.
+ */
+phone: string | null, 
+/**
+ * Street address, free text.
+ */
+address: string | null, 
+/**
+ * Postal address, free text.
+ */
+postalAddress: string | null, 
+/**
+ * Lifecycle status.
+ */
+status: EntityStatus, 
+/**
+ * Free notes (≤ 5,000 characters).
+ */
+notes: string | null, 
+/**
+ * Ids of the groups the entity belongs to, ascending.
+ */
+groupIds: Array<number>, };

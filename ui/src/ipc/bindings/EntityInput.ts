@@ -6,77 +6,76 @@ import type { TrustType } from "./TrustType";
 /**
  * What a create or update form sends. Validated by [`crate::entities::normalise_input`].
  */
-export type EntityInput = {
-  /**
-   * Legal-entity type (an entity's kind cannot change after creation).
-   */
-  kind: EntityKind;
-  /**
-   * Required for trusts; must be empty otherwise.
-   */
-  trustType: TrustType | null;
-  /**
-   * Required (≤ 200 characters) except for individuals, whose name is built from their parts.
-   */
-  name: string;
-  /**
-   * Individuals: given name (required with the last name).
-   */
-  firstName: string | null;
-  /**
-   * Individuals: middle name(s).
-   */
-  middleName: string | null;
-  /**
-   * Individuals: family name (required).
-   */
-  lastName: string | null;
-  /**
-   * Individuals: preferred or other name.
-   */
-  otherName: string | null;
-  /**
-   * Individuals: date of birth.
-   */
-  dateOfBirth: string | null;
-  /**
-   * Individuals: date of death.
-   */
-  dateOfDeath: string | null;
-  /**
-   * 11 digits; spaces are removed.
-   */
-  abn: string | null;
-  /**
-   * 9 digits; spaces are removed.
-   */
-  acn: string | null;
-  /**
-   * Write-only: `None` keeps the stored TFN, `""` clears it, 9 digits set it.
-   */
-  tfn: string | null;
-  /**
-   * Email address.
-   */
-  email: string | null;
-  /**
-   * Phone number.
-   */
-  phone: string | null;
-  /**
-   * Street address.
-   */
-  address: string | null;
-  /**
-   * Postal address.
-   */
-  postalAddress: string | null;
-  /**
-   * `None` means the kind's default status.
-   */
-  status: EntityStatus | null;
-  /**
-   * Free notes (≤ 5,000 characters).
-   */
-  notes: string | null;
-};
+export type EntityInput = { 
+/**
+ * Legal-entity type (an entity's kind cannot change after creation).
+ */
+kind: EntityKind, 
+/**
+ * Required for trusts; must be empty otherwise.
+ */
+trustType: TrustType | null, 
+/**
+ * Required (≤ 200 characters) except for individuals, whose name is built from their parts.
+ */
+name: string, 
+/**
+ * Individuals: given name (required with the last name).
+ */
+firstName: string | null, 
+/**
+ * Individuals: middle name(s).
+ */
+middleName: string | null, 
+/**
+ * Individuals: family name (required).
+ */
+lastName: string | null, 
+/**
+ * Individuals: preferred or other name.
+ */
+otherName: string | null, 
+/**
+ * Individuals: date of birth.
+ */
+dateOfBirth: string | null, 
+/**
+ * Individuals: date of death.
+ */
+dateOfDeath: string | null, 
+/**
+ * 11 digits; spaces are removed.
+ */
+abn: string | null, 
+/**
+ * 9 digits; spaces are removed.
+ */
+acn: string | null, 
+/**
+ * Write-only: `None` keeps the stored TFN, `""` clears it, 9 digits set it.
+ */
+tfn: string | null, 
+/**
+ * Email address.
+ */
+email: string | null, 
+/**
+ * Phone number.
+ */
+phone: string | null, 
+/**
+ * Street address.
+ */
+address: string | null, 
+/**
+ * Postal address.
+ */
+postalAddress: string | null, 
+/**
+ * `None` means the kind's default status.
+ */
+status: EntityStatus | null, 
+/**
+ * Free notes (≤ 5,000 characters).
+ */
+notes: string | null, };

@@ -3,5 +3,4 @@
 /**
  * Lifecycle status of an entity (product-spec §3.5–§3.6).
  */
-export type EntityStatus =
-  "active" | "passive" | "dormant" | "vested" | "dissolved" | "proposed" | "archived";
+export type EntityStatus = "active" | "passive" | "dormant" | "vested" | "dissolved" | "proposed" | "archived";

@@ -3,25 +3,24 @@
 /**
  * A group as listed on the Groups page.
  */
-export type GroupSummary = {
-  /**
-   * Database id.
-   */
-  id: number;
-  /**
-   * Unique (per organisation) name.
-   */
-  name: string;
-  /**
-   * Number of member entities.
-   */
-  entityCount: number;
-  /**
-   * Number of relationships with both ends in the group.
-   */
-  relationshipCount: number;
-  /**
-   * Last change to the group or its membership.
-   */
-  updatedAt: string;
-};
+export type GroupSummary = { 
+/**
+ * Database id.
+ */
+id: number, 
+/**
+ * Unique (per organisation) name.
+ */
+name: string, 
+/**
+ * Number of member entities.
+ */
+entityCount: number, 
+/**
+ * Number of relationships with both ends in the group.
+ */
+relationshipCount: number, 
+/**
+ * Last change to the group or its membership.
+ */
+updatedAt: string, };

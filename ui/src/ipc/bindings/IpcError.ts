@@ -4,13 +4,12 @@ import type { ErrorCode } from "./ErrorCode";
 /**
  * Every rejected command rejects with this object.
  */
-export type IpcError = {
-  /**
-   * For branching.
-   */
-  code: ErrorCode;
-  /**
-   * For showing, verbatim.
-   */
-  message: string;
-};
+export type IpcError = { 
+/**
+ * For branching.
+ */
+code: ErrorCode, 
+/**
+ * For showing, verbatim.
+ */
+message: string, };

@@ -4,45 +4,44 @@ import type { RelationshipKind } from "./RelationshipKind";
 /**
  * A relationship as stored and shown.
  */
-export type Relationship = {
-  /**
-   * Database id.
-   */
-  id: number;
-  /**
-   * Type of relationship.
-   */
-  kind: RelationshipKind;
-  /**
-   * Source entity id (the holder, officer, member, parent …).
-   */
-  fromId: number;
-  /**
-   * Target entity id (the company, trust, fund, child …).
-   */
-  toId: number;
-  /**
-   * Number of shares or units held.
-   */
-  shares: number | null;
-  /**
-   * Share or unit class, e.g. "Ordinary".
-   */
-  shareClass: string | null;
-  /**
-   * Interest in percent, 0–100.
-   */
-  percentage: number | null;
-  /**
-   * First day the relationship holds (appointment date for officers).
-   */
-  startDate: string | null;
-  /**
-   * Last day the relationship holds (cessation date for officers).
-   */
-  endDate: string | null;
-  /**
-   * Free label (custom relationships).
-   */
-  label: string | null;
-};
+export type Relationship = { 
+/**
+ * Database id.
+ */
+id: number, 
+/**
+ * Type of relationship.
+ */
+kind: RelationshipKind, 
+/**
+ * Source entity id (the holder, officer, member, parent …).
+ */
+fromId: number, 
+/**
+ * Target entity id (the company, trust, fund, child …).
+ */
+toId: number, 
+/**
+ * Number of shares or units held.
+ */
+shares: number | null, 
+/**
+ * Share or unit class, e.g. "Ordinary".
+ */
+shareClass: string | null, 
+/**
+ * Interest in percent, 0–100.
+ */
+percentage: number | null, 
+/**
+ * First day the relationship holds (appointment date for officers).
+ */
+startDate: string | null, 
+/**
+ * Last day the relationship holds (cessation date for officers).
+ */
+endDate: string | null, 
+/**
+ * Free label (custom relationships).
+ */
+label: string | null, };

@@ -4,41 +4,40 @@ import type { RelationshipKind } from "./RelationshipKind";
 /**
  * What a relationship form sends; validated by [`crate::rules`].
  */
-export type RelationshipInput = {
-  /**
-   * Type of relationship.
-   */
-  kind: RelationshipKind;
-  /**
-   * Source entity id.
-   */
-  fromId: number;
-  /**
-   * Target entity id.
-   */
-  toId: number;
-  /**
-   * Number of shares or units held (≥ 0).
-   */
-  shares: number | null;
-  /**
-   * Share or unit class.
-   */
-  shareClass: string | null;
-  /**
-   * Interest in percent, 0–100.
-   */
-  percentage: number | null;
-  /**
-   * First day the relationship holds.
-   */
-  startDate: string | null;
-  /**
-   * Last day the relationship holds; must not be before `start_date`.
-   */
-  endDate: string | null;
-  /**
-   * Free label (custom relationships).
-   */
-  label: string | null;
-};
+export type RelationshipInput = { 
+/**
+ * Type of relationship.
+ */
+kind: RelationshipKind, 
+/**
+ * Source entity id.
+ */
+fromId: number, 
+/**
+ * Target entity id.
+ */
+toId: number, 
+/**
+ * Number of shares or units held (≥ 0).
+ */
+shares: number | null, 
+/**
+ * Share or unit class.
+ */
+shareClass: string | null, 
+/**
+ * Interest in percent, 0–100.
+ */
+percentage: number | null, 
+/**
+ * First day the relationship holds.
+ */
+startDate: string | null, 
+/**
+ * Last day the relationship holds; must not be before `start_date`.
+ */
+endDate: string | null, 
+/**
+ * Free label (custom relationships).
+ */
+label: string | null, };

@@ -3,23 +3,4 @@
 /**
  * Relationship types of product-spec §4.2.
  */
-export type RelationshipKind =
-  | "director"
-  | "secretary"
-  | "shareholder"
-  | "unitholder"
-  | "trustee"
-  | "executor"
-  | "appointor"
-  | "beneficiary"
-  | "settlor"
-  | "partner"
-  | "smsfMember"
-  | "spouse"
-  | "parent"
-  | "child"
-  | "publicOfficer"
-  | "auditor"
-  | "associate"
-  | "owner"
-  | "custom";
+export type RelationshipKind = "director" | "secretary" | "shareholder" | "unitholder" | "trustee" | "executor" | "appointor" | "beneficiary" | "settlor" | "partner" | "smsfMember" | "spouse" | "parent" | "child" | "publicOfficer" | "auditor" | "associate" | "owner" | "custom";

@@ -3,14 +3,4 @@
 /**
  * Trust types (product-spec §3.4); `Unspecified` sorts last in pickers.
  */
-export type TrustType =
-  | "discretionary"
-  | "unit"
-  | "hybrid"
-  | "testamentary"
-  | "bareNominee"
-  | "specialDisability"
-  | "privateAncillaryFund"
-  | "charitable"
-  | "deceasedEstate"
-  | "unspecified";
+export type TrustType = "discretionary" | "unit" | "hybrid" | "testamentary" | "bareNominee" | "specialDisability" | "privateAncillaryFund" | "charitable" | "deceasedEstate" | "unspecified";
