@@ -34,7 +34,8 @@ impl AppState {
     /// Any failure to create the folder, open the database, migrate, or read the key.
     pub async fn open(data_dir: &Path, demo: bool) -> anyhow::Result<Self> {
         let db = db::open(data_dir).await?;
-        let cipher = TfnCipher::load_or_create(&data_dir.join(TFN_KEY_FILE))?;
+        let may_create_key = !structuregram_core::entities::any_sealed_tfn(&db).await?;
+        let cipher = TfnCipher::load(&data_dir.join(TFN_KEY_FILE), may_create_key)?;
         let now = Utc::now();
         let name = if demo {
             demo::ORGANISATION_NAME

@@ -14,6 +14,9 @@ use crate::schema::organisation;
 /// File name of the SQLite database inside the data folder.
 pub const DATABASE_FILE: &str = "structuregram.sqlite";
 
+/// How long a write waits for another process's write to finish before giving up.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The id of an organisation (tenancy); every query is scoped by one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct OrgId(pub i32);
@@ -45,6 +48,9 @@ async fn connect(url: &str) -> Result<DatabaseConnection> {
     // One connection: SQLite serialises writers anyway, and an in-memory database is per
     // connection.
     options.max_connections(1).sqlx_logging(false);
+    // Another process (a second window, a script) may hold the write lock for a moment: wait for
+    // it rather than failing at once with "database is locked".
+    options.map_sqlx_sqlite_opts(|o| o.busy_timeout(BUSY_TIMEOUT));
     let db = Database::connect(options).await?;
     Migrator::up(&db, None).await?;
     Ok(db)

@@ -26,6 +26,10 @@ pub const MAX_NAME_LEN: usize = 200;
 /// Longest notes accepted, in characters (product-spec §3.1).
 pub const MAX_NOTES_LEN: usize = 5_000;
 
+/// The message for a name holding line breaks, tabs or other control characters.
+pub const CONTROL_CHARACTERS: &str =
+    "Names cannot contain line breaks, tabs or other control characters.";
+
 /// What the TFN field of an input asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TfnChange {
@@ -98,6 +102,12 @@ pub fn normalise_input(input: &EntityInput) -> Result<CleanInput> {
         }
         _ => input.name.trim().to_owned(),
     };
+    if [&name, &input.other_name.clone().unwrap_or_default()]
+        .iter()
+        .any(|n| n.chars().any(char::is_control))
+    {
+        return Err(Error::Validation(CONTROL_CHARACTERS.into()));
+    }
     if name.is_empty() {
         return Err(Error::Validation(format!(
             "Enter the {}'s name.",
@@ -430,6 +440,19 @@ pub async fn delete(
     audit::record(&txn, org, "delete", "entity", Some(id), &row.name, now).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Whether any entity in the database (any organisation) holds a sealed TFN: then the key that
+/// sealed it must be found, never replaced.
+///
+/// # Errors
+/// [`Error::Db`] on database failure.
+pub async fn any_sealed_tfn(db: &DatabaseConnection) -> Result<bool> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::TfnSealed.is_not_null())
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// The clear TFN of an entity, for code that must send it on (never for display).

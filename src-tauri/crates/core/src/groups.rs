@@ -108,6 +108,11 @@ fn clean_name(name: &str) -> Result<String> {
     if name.is_empty() {
         return Err(Error::Validation("Enter a group name.".into()));
     }
+    if name.chars().any(char::is_control) {
+        return Err(Error::Validation(
+            crate::entities::CONTROL_CHARACTERS.into(),
+        ));
+    }
     if name.chars().count() > MAX_NAME_LEN {
         return Err(Error::Validation(format!(
             "A group name may have at most {MAX_NAME_LEN} characters."
@@ -305,6 +310,13 @@ pub(crate) async fn add_member<C: ConnectionTrait>(
     join_date: Option<chrono::NaiveDate>,
     exit_date: Option<chrono::NaiveDate>,
 ) -> Result<()> {
+    if let (Some(join), Some(exit)) = (join_date, exit_date) {
+        if exit < join {
+            return Err(Error::Validation(format!(
+                "The group exit date ({exit}) must be after the join date ({join})."
+            )));
+        }
+    }
     group_member::ActiveModel {
         group_id: Set(group_id),
         entity_id: Set(entity_id),

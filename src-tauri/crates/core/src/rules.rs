@@ -223,8 +223,12 @@ pub fn check(
     };
     match input.kind {
         R::Partner => {
-            let existing: f64 = concurrent(R::Partner).filter_map(|n| n.percentage).sum();
-            let total = existing + input.percentage.unwrap_or(0.0);
+            let total = peak(
+                window,
+                input.percentage.unwrap_or(0.0),
+                concurrent(R::Partner),
+                |n| n.percentage.unwrap_or(0.0),
+            );
             if total > 100.0 + 1e-9 {
                 return Err(format!(
                     "Partner interests in {} would total {}%; they may not exceed 100%.",
@@ -233,7 +237,9 @@ pub fn check(
                 ));
             }
         }
-        R::SmsfMember if concurrent(R::SmsfMember).count() >= SMSF_MAX_MEMBERS => {
+        R::SmsfMember
+            if peak(window, 1.0, concurrent(R::SmsfMember), |_| 1.0) > SMSF_MAX_MEMBERS as f64 =>
+        {
             return Err(format!(
                 "{} already has {SMSF_MAX_MEMBERS} members; an SMSF may have at most {SMSF_MAX_MEMBERS}.",
                 to.name
@@ -272,6 +278,42 @@ pub fn check(
         _ => {}
     }
     Ok(())
+}
+
+/// The largest total on any single day of `window`: `own` (the new relationship's amount) plus
+/// the amounts of the `others` that hold that day. Totals change only where a relationship
+/// starts, so it is enough to look at the window's first day and at each start inside it; a
+/// partner who left before another joined is never added to them, whatever order they were
+/// entered in.
+fn peak<'a>(
+    window: (Option<NaiveDate>, Option<NaiveDate>),
+    own: f64,
+    others: impl Iterator<Item = &'a Neighbour> + Clone,
+    amount: impl Fn(&Neighbour) -> f64,
+) -> f64 {
+    let holds = |n: &Neighbour, day: Option<NaiveDate>| match day {
+        // The open start of the window: everything without a start that has not ended "forever ago".
+        None => n.start_date.is_none(),
+        Some(d) => n.start_date.is_none_or(|s| s <= d) && n.end_date.is_none_or(|e| e >= d),
+    };
+    let inside = |d: NaiveDate| window.0.is_none_or(|s| s <= d) && window.1.is_none_or(|e| e >= d);
+    let mut days: Vec<Option<NaiveDate>> = vec![window.0];
+    days.extend(
+        others
+            .clone()
+            .filter_map(|n| n.start_date)
+            .filter(|d| inside(*d))
+            .map(Some),
+    );
+    days.into_iter()
+        .map(|day| {
+            own + others
+                .clone()
+                .filter(|n| holds(n, day))
+                .map(&amount)
+                .sum::<f64>()
+        })
+        .fold(own, f64::max)
 }
 
 /// Formats a number without a trailing ".0" (120 → "120", 33.5 → "33.5").
@@ -399,6 +441,78 @@ mod tests {
             ),
             Ok(()),
             "interests that never overlap in time are not added together"
+        );
+    }
+
+    #[test]
+    fn the_partner_total_is_checked_day_by_day_whatever_the_order_of_entry() {
+        // A holds 60% in 2020 only, B 60% from 2022; C's undated 40% meets each of them alone.
+        let firm = party(10, "Barker & Lowe", Partnership);
+        let a = Neighbour {
+            percentage: Some(60.0),
+            start_date: d(2020, 1, 1),
+            end_date: d(2020, 12, 31),
+            ..existing(R::Partner, 1, Individual, 10)
+        };
+        let b = Neighbour {
+            percentage: Some(60.0),
+            start_date: d(2022, 1, 1),
+            ..existing(R::Partner, 2, Individual, 10)
+        };
+        let c = RelationshipInput {
+            percentage: Some(40.0),
+            ..input(R::Partner, 3, 10)
+        };
+        assert_eq!(
+            check(
+                &c,
+                &party(3, "Kim Ade", Individual),
+                &firm,
+                &[a.clone(), b.clone()]
+            ),
+            Ok(()),
+            "60 + 40 in 2020 and 40 + 60 from 2022: never over 100 on any day"
+        );
+        let c_existing = Neighbour {
+            percentage: Some(40.0),
+            ..existing(R::Partner, 3, Individual, 10)
+        };
+        let b_new = RelationshipInput {
+            percentage: Some(60.0),
+            start_date: d(2022, 1, 1),
+            ..input(R::Partner, 2, 10)
+        };
+        assert_eq!(
+            check(
+                &b_new,
+                &party(2, "Lee Lowe", Individual),
+                &firm,
+                &[a, c_existing.clone()]
+            ),
+            Ok(()),
+            "the same facts entered in another order are accepted too"
+        );
+        let d_new = RelationshipInput {
+            percentage: Some(1.0),
+            ..input(R::Partner, 4, 10)
+        };
+        let b_existing = Neighbour {
+            percentage: Some(60.0),
+            start_date: d(2022, 1, 1),
+            ..existing(R::Partner, 2, Individual, 10)
+        };
+        assert_eq!(
+            check(
+                &d_new,
+                &party(4, "Dee", Individual),
+                &firm,
+                &[c_existing, b_existing]
+            ),
+            Err(
+                "Partner interests in Barker & Lowe would total 101%; they may not exceed 100%."
+                    .into()
+            ),
+            "from 2022 C's 40 and B's 60 already make 100"
         );
     }
 

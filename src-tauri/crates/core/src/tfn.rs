@@ -48,12 +48,32 @@ impl TfnCipher {
     /// # Errors
     /// [`Error::Io`] if the file cannot be read or written; [`Error::Crypto`] if it is not 32 bytes.
     pub fn load_or_create(path: &Path) -> Result<Self> {
+        Self::load(path, true)
+    }
+
+    /// Loads the key file at `path`; creates a new random key only when `may_create` (a database
+    /// that holds no sealed TFN yet). A missing key for a database that does hold sealed TFNs is
+    /// an error, never silently replaced: a new key would make every stored TFN unreadable.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] naming the file and what to do when the key is missing or not 32 bytes;
+    /// [`Error::Io`] if the file cannot be read or written.
+    pub fn load(path: &Path, may_create: bool) -> Result<Self> {
         match std::fs::read(path) {
             Ok(bytes) => {
                 let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| {
-                    Error::Crypto(format!("{} is not a {KEY_LEN}-byte key", path.display()))
+                    Error::Crypto(format!(
+                        "{} is not a {KEY_LEN}-byte key; restore it from your backup of this data folder",
+                        path.display()
+                    ))
                 })?;
                 Ok(Self::from_key(&key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !may_create => {
+                Err(Error::Crypto(format!(
+                    "the TFN key file {} is missing, but this database holds encrypted TFNs. Restore the file from your backup of this data folder; a new key would make the stored TFNs unreadable",
+                    path.display()
+                )))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = ChaCha20Poly1305::generate_key(&mut OsRng);
@@ -160,6 +180,17 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "the key file must be private to its owner");
         }
+    }
+
+    #[test]
+    fn a_missing_key_is_not_replaced_when_sealed_tfns_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tfn.key");
+        match TfnCipher::load(&path, false) {
+            Err(Error::Crypto(msg)) => assert!(msg.contains("is missing"), "{msg}"),
+            other => panic!("expected a missing-key error, got {other:?}"),
+        }
+        assert!(!path.exists(), "no new key is written in its place");
     }
 
     #[test]

@@ -261,7 +261,7 @@ pub async fn import(
         };
         let id = entities::insert(&txn, org, cipher, &input, now)
             .await
-            .map_err(|err| in_context(err, &format!("Entity {} ({})", e.key, e.name)))?;
+            .map_err(|err| in_context(err, &format!("Entity {} ({})", e.key, shorten(&e.name))))?;
         groups::add_member(&txn, group.id, id, e.join_date, e.exit_date).await?;
         ids.insert(&e.key, id);
     }
@@ -296,6 +296,14 @@ pub async fn import(
     }
     txn.commit().await?;
     Ok(group.id)
+}
+
+/// At most 60 characters of a name, for messages (a pasted 10 MB name must not fill the screen).
+fn shorten(name: &str) -> String {
+    match name.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_owned(),
+    }
 }
 
 fn in_context(err: Error, what: &str) -> Error {

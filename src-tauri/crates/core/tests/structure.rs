@@ -453,3 +453,33 @@ async fn seeding_the_demo_twice_changes_nothing() {
     demo::seed(&db, org, &cipher, now()).await.unwrap();
     assert_eq!(groups::list(&db, org).await.unwrap(), before);
 }
+
+#[tokio::test]
+async fn names_with_control_characters_and_backwards_membership_dates_are_refused() {
+    let (db, org, cipher) = demo_db().await;
+    match groups::create(&db, org, "Evil\u{1b}[31m group", now()).await {
+        Err(Error::Validation(m)) => {
+            assert_eq!(
+                m,
+                "Names cannot contain line breaks, tabs or other control characters."
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let id = group_id(&db, org, "Barker & Lowe Partnership").await;
+    let mut doc = transfer::export(&db, org, id).await.unwrap();
+    doc.group.name = "Backwards".into();
+    doc.entities[0].join_date = Some(date("2020-01-01"));
+    doc.entities[0].exit_date = Some(date("2019-01-01"));
+    match transfer::import(&db, org, &cipher, &doc, now()).await {
+        Err(Error::Validation(m)) => assert_eq!(
+            m,
+            "The group exit date (2019-01-01) must be after the join date (2020-01-01)."
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        groups::find(&db, org, "Backwards").await.is_err(),
+        "nothing was written"
+    );
+}
