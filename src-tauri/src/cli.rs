@@ -16,6 +16,15 @@
 //! that open a user's vault read the password from `STRUCTUREGRAM_PASSWORD`, else from the first
 //! line of standard input; a code not given with `--code` is the next line.
 
+/// `println!` that hands write errors (a closed pipe, as in `| head`) back to the caller instead
+/// of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -223,18 +232,24 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
         Command::Groups { json } => {
             let list = groups::list(&state.db, state.org).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                outln!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
-                println!("No groups yet. Create one in the app, or import one with `structuregram import --file FILE`.");
+                outln!("No groups yet. Create one in the app, or import one with `structuregram import --file FILE`.");
             } else {
-                println!(
+                outln!(
                     "{:>5}  {:<40} {:>8} {:>13}",
-                    "ID", "NAME", "ENTITIES", "RELATIONSHIPS"
+                    "ID",
+                    "NAME",
+                    "ENTITIES",
+                    "RELATIONSHIPS"
                 );
                 for g in list {
-                    println!(
+                    outln!(
                         "{:>5}  {:<40} {:>8} {:>13}",
-                        g.id, g.name, g.entity_count, g.relationship_count
+                        g.id,
+                        g.name,
+                        g.entity_count,
+                        g.relationship_count
                     );
                 }
             }
@@ -306,7 +321,7 @@ async fn run_org(state: &AppState, command: &OrgCommand) -> anyhow::Result<()> {
         OrgCommand::List => {
             for org in accounts::list_organisations(&state.db).await? {
                 let mark = if org.id == state.org { "*" } else { " " };
-                println!("{mark} {:>5}  {}", org.id.0, org.name);
+                outln!("{mark} {:>5}  {}", org.id.0, org.name);
             }
         }
         OrgCommand::Use { name } => {
@@ -326,8 +341,8 @@ async fn run_mfa(state: &AppState, command: &MfaCommand) -> anyhow::Result<()> {
             let password = answers.password()?;
             let signed_in = vault::sign_in(&state.db, &state.data_dir, username, &password).await?;
             let e = mfa::enrol(&state.db, &signed_in.vault, signed_in.user.id).await?;
-            println!("Key (enter it by hand): {}", e.manual_key.expose());
-            println!("URI (or scan it as a QR code): {}", e.otpauth_uri.expose());
+            outln!("Key (enter it by hand): {}", e.manual_key.expose());
+            outln!("URI (or scan it as a QR code): {}", e.otpauth_uri.expose());
             if let Some(path) = qr_png {
                 use base64::Engine;
                 let png =
@@ -345,7 +360,7 @@ async fn run_mfa(state: &AppState, command: &MfaCommand) -> anyhow::Result<()> {
                 mfa::confirm(&state.db, &signed_in.vault, signed_in.user.id, &code, now).await?;
             eprintln!("Two-factor authentication is on. Keep these recovery codes somewhere safe; each works once, and they are not shown again:");
             for code in codes {
-                println!("{}", code.expose());
+                outln!("{}", code.expose());
             }
         }
         MfaCommand::Disable { username, code } => {
@@ -358,16 +373,16 @@ async fn run_mfa(state: &AppState, command: &MfaCommand) -> anyhow::Result<()> {
         MfaCommand::Status { username } => {
             let user = accounts::find_user(&state.db, username).await?;
             let s = mfa::status(&state.db, user.id, now).await?;
-            println!(
+            outln!(
                 "Two-factor authentication: {}",
                 if s.enrolled { "on" } else { "off" }
             );
-            println!(
+            outln!(
                 "Integration MFA: {}",
                 if s.integration_mfa { "yes" } else { "no" }
             );
             if let Some(until) = s.locked_until {
-                println!(
+                outln!(
                     "Locked out until {} UTC after {} wrong codes.",
                     until.format("%Y-%m-%d %H:%M:%S"),
                     s.failed_attempts

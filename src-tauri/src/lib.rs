@@ -45,6 +45,13 @@ pub fn main_entry() -> std::process::ExitCode {
     match &cli.command {
         Some(command) => match runtime.block_on(cli::run(&cli, command)) {
             Ok(()) => std::process::ExitCode::SUCCESS,
+            // The reader went away (`structuregram groups | head`): nothing more to say.
+            Err(e)
+                if e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+            {
+                std::process::ExitCode::SUCCESS
+            }
             Err(e) => {
                 eprintln!("error: {e:#}");
                 std::process::ExitCode::FAILURE

@@ -208,8 +208,17 @@ pub fn check(
             )
     }) {
         return Err(format!(
-            "This relationship already exists: {} is already {} of {}.",
+            "This relationship already exists: {} is already {} {} of {}.",
             from.name,
+            match input.kind {
+                R::SmsfMember
+                | R::Executor
+                | R::Appointor
+                | R::Auditor
+                | R::Associate
+                | R::Owner => "an",
+                _ => "a",
+            },
             input.kind.label().to_lowercase().replace("smsf", "SMSF"),
             to.name
         ));
@@ -637,7 +646,7 @@ mod tests {
                 &[existing(R::Director, 1, Individual, 2)]
             ),
             Err(
-                "This relationship already exists: Kim Ade is already director of Ade Pty Ltd."
+                "This relationship already exists: Kim Ade is already a director of Ade Pty Ltd."
                     .into()
             )
         );
