@@ -49,12 +49,12 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A running app under WebDriver; dropping it ends the session's driver process group.
+/// A running app under WebDriver; dropping it stops its driver.
 pub struct AppSession {
     /// The WebDriver client.
     pub client: Client,
     driver: tokio::process::Child,
-    driver_pgid: Option<u32>,
+    driver_pid: Option<u32>,
 }
 
 impl AppSession {
@@ -89,7 +89,7 @@ impl AppSession {
         let driver = command
             .spawn()
             .context("cannot start tauri-driver: install it with `cargo install tauri-driver --locked --version '^2'`")?;
-        let driver_pgid = driver.id();
+        let driver_pid = driver.id();
         let caps: serde_json::Map<String, serde_json::Value> =
             serde_json::from_value(serde_json::json!({
                 "browserName": "wry",
@@ -99,7 +99,7 @@ impl AppSession {
         let session = Self {
             client: connect(&url, caps).await?,
             driver,
-            driver_pgid,
+            driver_pid,
         };
         session.client.set_window_size(1280, 800).await.ok();
         Ok(session)
@@ -198,12 +198,13 @@ impl AppSession {
 
     fn kill_driver(&mut self) {
         #[cfg(unix)]
-        if let Some(pgid) = self.driver_pgid.take() {
-            // tauri-driver's children (WebKitWebDriver, the app) share its process group; end
-            // them all so a failed test cannot leave a driver holding its port.
+        if let Some(pid) = self.driver_pid.take() {
+            // SIGTERM lets tauri-driver stop WebKitWebDriver itself, so no native driver is left
+            // holding its port; only then is tauri-driver killed outright.
             let _ = std::process::Command::new("kill")
-                .args(["-TERM", &format!("-{pgid}")])
+                .args(["-TERM", &pid.to_string()])
                 .status();
+            std::thread::sleep(Duration::from_millis(500));
         }
         let _ = self.driver.start_kill();
     }
