@@ -335,32 +335,18 @@ pub struct EntityInput {
     pub notes: Option<String>,
 }
 
-/// A relationship as stored and shown.
+/// A relationship as stored and shown: its id and the same fields a form sends (flattened, so
+/// the JSON and TypeScript shape is `{ id, kind, fromId, toId, … }`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct Relationship {
     /// Database id.
     pub id: i32,
-    /// Type of relationship.
-    pub kind: RelationshipKind,
-    /// Source entity id (the holder, officer, member, parent …).
-    pub from_id: i32,
-    /// Target entity id (the company, trust, fund, child …).
-    pub to_id: i32,
-    /// Number of shares or units held.
-    #[ts(type = "number | null")]
-    pub shares: Option<i64>,
-    /// Share or unit class, e.g. "Ordinary".
-    pub share_class: Option<String>,
-    /// Interest in percent, 0–100.
-    pub percentage: Option<f64>,
-    /// First day the relationship holds (appointment date for officers).
-    pub start_date: Option<NaiveDate>,
-    /// Last day the relationship holds (cessation date for officers).
-    pub end_date: Option<NaiveDate>,
-    /// Free label (custom relationships).
-    pub label: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub details: RelationshipInput,
 }
 
 /// What a relationship form sends; validated by [`crate::rules`].

@@ -22,15 +22,17 @@ use crate::schema::{entity, group_member, relationship};
 pub fn to_relationship(m: relationship::Model) -> Relationship {
     Relationship {
         id: m.id,
-        kind: m.kind,
-        from_id: m.from_entity_id,
-        to_id: m.to_entity_id,
-        shares: m.shares,
-        share_class: m.share_class,
-        percentage: m.percentage,
-        start_date: m.start_date,
-        end_date: m.end_date,
-        label: m.label,
+        details: RelationshipInput {
+            kind: m.kind,
+            from_id: m.from_entity_id,
+            to_id: m.to_entity_id,
+            shares: m.shares,
+            share_class: m.share_class,
+            percentage: m.percentage,
+            start_date: m.start_date,
+            end_date: m.end_date,
+            label: m.label,
+        },
     }
 }
 

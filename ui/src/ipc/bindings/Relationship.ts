@@ -2,7 +2,8 @@
 import type { RelationshipKind } from "./RelationshipKind";
 
 /**
- * A relationship as stored and shown.
+ * A relationship as stored and shown: its id and the same fields a form sends (flattened, so
+ * the JSON and TypeScript shape is `{ id, kind, fromId, toId, … }`).
  */
 export type Relationship = { 
 /**
@@ -14,19 +15,19 @@ id: number,
  */
 kind: RelationshipKind, 
 /**
- * Source entity id (the holder, officer, member, parent …).
+ * Source entity id.
  */
 fromId: number, 
 /**
- * Target entity id (the company, trust, fund, child …).
+ * Target entity id.
  */
 toId: number, 
 /**
- * Number of shares or units held.
+ * Number of shares or units held (≥ 0).
  */
 shares: number | null, 
 /**
- * Share or unit class, e.g. "Ordinary".
+ * Share or unit class.
  */
 shareClass: string | null, 
 /**
@@ -34,11 +35,11 @@ shareClass: string | null,
  */
 percentage: number | null, 
 /**
- * First day the relationship holds (appointment date for officers).
+ * First day the relationship holds.
  */
 startDate: string | null, 
 /**
- * Last day the relationship holds (cessation date for officers).
+ * Last day the relationship holds; must not be before `start_date`.
  */
 endDate: string | null, 
 /**
