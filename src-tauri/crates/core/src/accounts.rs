@@ -18,8 +18,8 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use crate::db::OrgId;
@@ -153,7 +153,7 @@ pub fn derive_vault_key(password: &Secret, salt: &[u8]) -> Result<VaultKey> {
 /// shorter than [`MIN_PASSWORD_LEN`]; [`Error::Conflict`] if the username is taken;
 /// [`Error::NotFound`] if `join` does not exist; [`Error::Db`] on database failure.
 pub async fn create_user(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     username: &str,
     password: &Secret,
     join: Option<OrgId>,
@@ -200,14 +200,14 @@ pub async fn create_user(
     Ok(created)
 }
 
-async fn user_row(db: &DatabaseConnection, username: &str) -> Result<Option<user::Model>> {
+async fn user_row(db: &impl ConnectionTrait, username: &str) -> Result<Option<user::Model>> {
     Ok(user::Entity::find()
         .filter(user::Column::Username.eq(username))
         .one(db)
         .await?)
 }
 
-pub(crate) async fn user_model(db: &DatabaseConnection, id: UserId) -> Result<user::Model> {
+pub(crate) async fn user_model(db: &impl ConnectionTrait, id: UserId) -> Result<user::Model> {
     user::Entity::find_by_id(id.0)
         .one(db)
         .await?
@@ -326,7 +326,7 @@ fn clean_organisation_name(name: &str) -> Result<String> {
 /// [`Error::Validation`] for an empty or over-long name; [`Error::Conflict`] if an organisation
 /// already has this name; [`Error::Db`] on database failure.
 pub async fn create_organisation(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<Organisation> {
@@ -392,7 +392,7 @@ pub async fn find_organisation(db: &DatabaseConnection, name_or_id: &str) -> Res
 ///
 /// # Errors
 /// [`Error::Db`] on database failure.
-pub async fn active_organisation(db: &DatabaseConnection) -> Result<Option<OrgId>> {
+pub async fn active_organisation(db: &impl ConnectionTrait) -> Result<Option<OrgId>> {
     let Some(row) = setting::Entity::find_by_id(ACTIVE_ORGANISATION.to_owned())
         .one(db)
         .await?
@@ -413,7 +413,7 @@ pub async fn active_organisation(db: &DatabaseConnection) -> Result<Option<OrgId
 ///
 /// # Errors
 /// [`Error::NotFound`] if `org` does not exist; [`Error::Db`] on database failure.
-pub async fn use_organisation(db: &DatabaseConnection, org: OrgId) -> Result<()> {
+pub async fn use_organisation(db: &impl ConnectionTrait, org: OrgId) -> Result<()> {
     if organisation::Entity::find_by_id(org.0)
         .one(db)
         .await?
@@ -470,7 +470,7 @@ pub async fn switch_organisation(db: &DatabaseConnection, id: UserId, org: OrgId
 /// [`Error::NotFound`] if the user or organisation does not exist; [`Error::Db`] on database
 /// failure.
 pub async fn add_membership(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: UserId,
     org: OrgId,
     now: DateTime<Utc>,
@@ -524,6 +524,98 @@ pub async fn list_memberships(db: &DatabaseConnection, id: UserId) -> Result<Vec
         .into_iter()
         .map(Organisation::from)
         .collect())
+}
+
+/// Whether any user exists on this device (`false` means first run: the app asks to create the
+/// first account).
+///
+/// # Errors
+/// [`Error::Db`] on database failure.
+pub async fn any_user(db: &DatabaseConnection) -> Result<bool> {
+    Ok(user::Entity::find().count(db).await? > 0)
+}
+
+/// The organisation the first account joins when no name is given: the active organisation,
+/// else the first (the one existing data, such as the demo practice, belongs to); `None` when
+/// the data folder has no organisation yet.
+///
+/// # Errors
+/// [`Error::Db`] on database failure.
+pub async fn default_organisation(db: &impl ConnectionTrait) -> Result<Option<Organisation>> {
+    let id = match active_organisation(db).await? {
+        Some(id) => Some(id.0),
+        None => organisation::Entity::find()
+            .order_by_asc(organisation::Column::Id)
+            .one(db)
+            .await?
+            .map(|o| o.id),
+    };
+    Ok(match id {
+        Some(id) => organisation::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(Organisation::from),
+        None => None,
+    })
+}
+
+/// First run: creates the device's first user and makes them a member of an organisation, which
+/// becomes the active one — all in one transaction, so a failure leaves no half-made account and
+/// the form can simply be sent again.
+///
+/// With `organisation_name`, a new organisation of that name is created. Without it (or with a
+/// blank one), the user joins [`default_organisation`] — the demo practice, or data created
+/// before accounts existed.
+///
+/// # Errors
+/// [`Error::Conflict`] if a user already exists (later accounts are added by a signed-in user or
+/// with `structuregram user create`), or the username or organisation name is taken;
+/// [`Error::Validation`] as for [`create_user`] and [`create_organisation`], or when no name is
+/// given and there is no organisation to join; [`Error::Db`] on database failure.
+pub async fn sign_up(
+    db: &DatabaseConnection,
+    username: &str,
+    password: &Secret,
+    organisation_name: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(User, Organisation)> {
+    let txn = db.begin().await?;
+    if user::Entity::find().count(&txn).await? > 0 {
+        return Err(Error::Conflict(
+            "An account already exists on this computer. Sign in with it; another account is added with `structuregram user create`."
+                .to_owned(),
+        ));
+    }
+    let wanted = organisation_name.map(str::trim).filter(|n| !n.is_empty());
+    let org = match wanted {
+        Some(name) => create_organisation(&txn, name, now).await?,
+        None => default_organisation(&txn).await?.ok_or_else(|| {
+            Error::Validation("Enter a name for your organisation (your practice).".to_owned())
+        })?,
+    };
+    let user = create_user(&txn, username, password, Some(org.id), now).await?;
+    use_organisation(&txn, org.id).await?;
+    txn.commit().await?;
+    Ok((user, org))
+}
+
+/// Creates an organisation on behalf of a signed-in user, makes them a member and makes it the
+/// active organisation — in one transaction.
+///
+/// # Errors
+/// As for [`create_organisation`]; [`Error::NotFound`] if the user no longer exists.
+pub async fn create_organisation_for(
+    db: &DatabaseConnection,
+    id: UserId,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Organisation> {
+    let txn = db.begin().await?;
+    let org = create_organisation(&txn, name, now).await?;
+    add_membership(&txn, id, org.id, now).await?;
+    use_organisation(&txn, org.id).await?;
+    txn.commit().await?;
+    Ok(org)
 }
 
 #[cfg(test)]
@@ -703,6 +795,93 @@ mod tests {
                 .id,
             other.id,
             "an id works too"
+        );
+    }
+
+    #[tokio::test]
+    async fn first_run_sign_up_creates_user_organisation_and_membership_once() {
+        let db = db::open_in_memory().await.unwrap();
+        assert!(!any_user(&db).await.unwrap(), "a fresh device has no user");
+        assert!(
+            matches!(
+                sign_up(&db, "ana", &pw("12345678"), None, now()).await,
+                Err(Error::Validation(_))
+            ),
+            "no organisation to join and none named"
+        );
+        assert!(
+            matches!(
+                sign_up(&db, "ana", &pw("short"), Some("Ana & Co"), now()).await,
+                Err(Error::Validation(_))
+            ),
+            "the password rule applies"
+        );
+        assert!(
+            list_organisations(&db).await.unwrap().is_empty(),
+            "a refused sign-up leaves no organisation behind (one transaction)"
+        );
+        let (user, org) = sign_up(&db, "ana", &pw("12345678"), Some(" Ana & Co "), now())
+            .await
+            .unwrap();
+        assert_eq!(org.name, "Ana & Co");
+        assert_eq!(
+            list_memberships(&db, user.id).await.unwrap(),
+            vec![org.clone()]
+        );
+        assert_eq!(active_organisation(&db).await.unwrap(), Some(org.id));
+        assert!(any_user(&db).await.unwrap());
+        assert!(
+            matches!(
+                sign_up(&db, "bob", &pw("12345678"), Some("Bob"), now()).await,
+                Err(Error::Conflict(_))
+            ),
+            "sign-up is for the first account only"
+        );
+        assert_eq!(list_organisations(&db).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn first_run_without_a_name_joins_the_existing_demo_organisation() {
+        let db = db::open_in_memory().await.unwrap();
+        let demo = db::ensure_organisation(&db, "Demo Practice (fictitious)", now())
+            .await
+            .unwrap();
+        assert_eq!(
+            default_organisation(&db).await.unwrap().map(|o| o.id),
+            Some(demo)
+        );
+        let (user, org) = sign_up(&db, "newcomer", &pw("12345678"), Some("  "), now())
+            .await
+            .unwrap();
+        assert_eq!(org.id, demo, "a blank name joins the existing organisation");
+        assert_eq!(list_memberships(&db, user.id).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_new_organisation_belongs_to_its_creator_and_becomes_active() {
+        let db = db::open_in_memory().await.unwrap();
+        let (user, _) = sign_up(&db, "ana", &pw("12345678"), Some("First"), now())
+            .await
+            .unwrap();
+        let second = create_organisation_for(&db, user.id, "Second", now())
+            .await
+            .unwrap();
+        assert_eq!(active_organisation(&db).await.unwrap(), Some(second.id));
+        let names: Vec<String> = list_memberships(&db, user.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(names, ["First", "Second"]);
+        assert!(matches!(
+            create_organisation_for(&db, user.id, "First", now()).await,
+            Err(Error::Conflict(_))
+        ));
+        assert_eq!(
+            active_organisation(&db).await.unwrap(),
+            Some(second.id),
+            "a refused create changes nothing"
         );
     }
 }
