@@ -32,7 +32,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use structuregram_core::secrets::Secret;
 use structuregram_core::transfer::{self, GroupDocument};
-use structuregram_core::{accounts, groups, mfa};
+use structuregram_core::{accounts, groups, mfa, OrgId};
 
 use crate::state::{default_data_dir, AppState};
 use crate::vault;
@@ -228,9 +228,10 @@ impl Cli {
 /// Runs a headless subcommand; returns the process exit code.
 pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
     let state = AppState::open(&cli.resolved_data_dir(), cli.demo).await?;
+    let org = state.device_organisation().await?;
     match command {
         Command::Groups { json } => {
-            let list = groups::list(&state.db, state.org).await?;
+            let list = groups::list(&state.db, org).await?;
             if *json {
                 outln!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
@@ -259,10 +260,8 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             format: Format::Json,
             output,
         } => {
-            let g = groups::find(&state.db, state.org, group).await?;
-            let text = transfer::export(&state.db, state.org, g.id)
-                .await?
-                .to_json();
+            let g = groups::find(&state.db, org, group).await?;
+            let text = transfer::export(&state.db, org, g.id).await?.to_json();
             match output {
                 Some(path) => std::fs::write(path, text)?,
                 None => std::io::stdout().write_all(text.as_bytes())?,
@@ -275,9 +274,7 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             if let Some(name) = name {
                 doc.group.name.clone_from(name);
             }
-            let id = match transfer::import(&state.db, state.org, &state.cipher, &doc, Utc::now())
-                .await
-            {
+            let id = match transfer::import(&state.db, org, &state.cipher, &doc, Utc::now()).await {
                 Err(structuregram_core::Error::Conflict(msg)) => {
                     anyhow::bail!("{msg} To import it under another name, add --name \"New name\".")
                 }
@@ -294,22 +291,21 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             command: UserCommand::Create { username },
         } => {
             let password = Answers::new().password()?;
-            let user =
-                accounts::create_user(&state.db, username, &password, Some(state.org), Utc::now())
-                    .await?;
-            let org = accounts::find_organisation(&state.db, &state.org.0.to_string()).await?;
+            let user = accounts::create_user(&state.db, username, &password, Some(org), Utc::now())
+                .await?;
+            let org = accounts::find_organisation(&state.db, &org.0.to_string()).await?;
             eprintln!(
                 "Created user \u{201c}{}\u{201d} (id {}), a member of \u{201c}{}\u{201d}.",
                 user.username, user.id.0, org.name
             );
         }
-        Command::Org { command } => run_org(&state, command).await?,
+        Command::Org { command } => run_org(&state, org, command).await?,
         Command::Mfa { command } => run_mfa(&state, command).await?,
     }
     Ok(())
 }
 
-async fn run_org(state: &AppState, command: &OrgCommand) -> anyhow::Result<()> {
+async fn run_org(state: &AppState, active: OrgId, command: &OrgCommand) -> anyhow::Result<()> {
     match command {
         OrgCommand::Create { name } => {
             let org = accounts::create_organisation(&state.db, name, Utc::now()).await?;
@@ -320,7 +316,7 @@ async fn run_org(state: &AppState, command: &OrgCommand) -> anyhow::Result<()> {
         }
         OrgCommand::List => {
             for org in accounts::list_organisations(&state.db).await? {
-                let mark = if org.id == state.org { "*" } else { " " };
+                let mark = if org.id == active { "*" } else { " " };
                 outln!("{mark} {:>5}  {}", org.id.0, org.name);
             }
         }

@@ -41,13 +41,13 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn list_groups(state: State<'_, AppState>) -> CmdResult<Vec<GroupSummary>> {
-    Ok(groups::list(&state.db, state.org).await?)
+    Ok(groups::list(&state.db, state.org().await?).await?)
 }
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn create_group(state: State<'_, AppState>, name: String) -> CmdResult<GroupSummary> {
-    Ok(groups::create(&state.db, state.org, &name, Utc::now()).await?)
+    Ok(groups::create(&state.db, state.org().await?, &name, Utc::now()).await?)
 }
 
 #[tauri::command]
@@ -57,13 +57,13 @@ pub async fn rename_group(
     id: i32,
     name: String,
 ) -> CmdResult<GroupSummary> {
-    Ok(groups::rename(&state.db, state.org, id, &name, Utc::now()).await?)
+    Ok(groups::rename(&state.db, state.org().await?, id, &name, Utc::now()).await?)
 }
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn delete_group(state: State<'_, AppState>, id: i32) -> CmdResult<()> {
-    Ok(groups::delete(&state.db, state.org, id, Utc::now()).await?)
+    Ok(groups::delete(&state.db, state.org().await?, id, Utc::now()).await?)
 }
 
 #[tauri::command]
@@ -73,7 +73,14 @@ pub async fn set_group_entities(
     group_id: i32,
     entity_ids: Vec<i32>,
 ) -> CmdResult<()> {
-    Ok(groups::set_members(&state.db, state.org, group_id, &entity_ids, Utc::now()).await?)
+    Ok(groups::set_members(
+        &state.db,
+        state.org().await?,
+        group_id,
+        &entity_ids,
+        Utc::now(),
+    )
+    .await?)
 }
 
 #[tauri::command]
@@ -82,7 +89,7 @@ pub async fn list_entities(
     state: State<'_, AppState>,
     group_id: Option<i32>,
 ) -> CmdResult<Vec<Entity>> {
-    Ok(entities::list(&state.db, state.org, group_id).await?)
+    Ok(entities::list(&state.db, state.org().await?, group_id).await?)
 }
 
 // The input may carry a TFN: never log it (skip(input)).
@@ -95,7 +102,7 @@ pub async fn create_entity(
 ) -> CmdResult<Entity> {
     Ok(entities::create(
         &state.db,
-        state.org,
+        state.org().await?,
         &state.cipher,
         &input,
         &group_ids,
@@ -111,13 +118,21 @@ pub async fn update_entity(
     id: i32,
     input: EntityInput,
 ) -> CmdResult<Entity> {
-    Ok(entities::update(&state.db, state.org, &state.cipher, id, &input, Utc::now()).await?)
+    Ok(entities::update(
+        &state.db,
+        state.org().await?,
+        &state.cipher,
+        id,
+        &input,
+        Utc::now(),
+    )
+    .await?)
 }
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn delete_entity(state: State<'_, AppState>, id: i32) -> CmdResult<()> {
-    Ok(entities::delete(&state.db, state.org, id, Utc::now()).await?)
+    Ok(entities::delete(&state.db, state.org().await?, id, Utc::now()).await?)
 }
 
 #[tauri::command]
@@ -126,7 +141,7 @@ pub async fn list_relationships(
     state: State<'_, AppState>,
     group_id: i32,
 ) -> CmdResult<Vec<Relationship>> {
-    Ok(relationships::list_for_group(&state.db, state.org, group_id).await?)
+    Ok(relationships::list_for_group(&state.db, state.org().await?, group_id).await?)
 }
 
 #[tauri::command]
@@ -135,7 +150,7 @@ pub async fn create_relationship(
     state: State<'_, AppState>,
     input: RelationshipInput,
 ) -> CmdResult<Relationship> {
-    Ok(relationships::create(&state.db, state.org, &input, Utc::now()).await?)
+    Ok(relationships::create(&state.db, state.org().await?, &input, Utc::now()).await?)
 }
 
 #[tauri::command]
@@ -145,13 +160,13 @@ pub async fn update_relationship(
     id: i32,
     input: RelationshipInput,
 ) -> CmdResult<Relationship> {
-    Ok(relationships::update(&state.db, state.org, id, &input, Utc::now()).await?)
+    Ok(relationships::update(&state.db, state.org().await?, id, &input, Utc::now()).await?)
 }
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn delete_relationship(state: State<'_, AppState>, id: i32) -> CmdResult<()> {
-    Ok(relationships::delete(&state.db, state.org, id, Utc::now()).await?)
+    Ok(relationships::delete(&state.db, state.org().await?, id, Utc::now()).await?)
 }
 
 #[tauri::command]
@@ -161,7 +176,7 @@ pub async fn get_diagram(
     group_id: i32,
     as_at: Option<NaiveDate>,
 ) -> CmdResult<Diagram> {
-    Ok(diagram::build(&state.db, state.org, group_id, as_at).await?)
+    Ok(diagram::build(&state.db, state.org().await?, group_id, as_at).await?)
 }
 
 /// Saves an exported diagram into the user's Downloads folder (the data folder's `exports/` when
@@ -173,6 +188,7 @@ pub async fn save_export(
     file_name: String,
     contents_base64: String,
 ) -> CmdResult<String> {
+    state.signed_in().await?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(contents_base64.as_bytes())
         .map_err(|e| {

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     MfaRequired,
     /// Two-factor authentication is on but this session has not entered a code yet: ask for one.
     MfaCodeRequired,
+    /// Nobody is signed in (signed out or locked): show the sign-in page.
+    SignedOut,
     /// Anything else; the details are in the log.
     Internal,
 }

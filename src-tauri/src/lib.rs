@@ -6,6 +6,8 @@
 
 #![deny(missing_docs)]
 
+#[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
+pub mod auth;
 pub mod cli;
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
 pub mod commands;
@@ -130,6 +132,19 @@ fn run_window(state: state::AppState) {
             commands::delete_relationship,
             commands::get_diagram,
             commands::save_export,
+            auth::auth_status,
+            auth::sign_up,
+            auth::sign_in,
+            auth::sign_out,
+            auth::lock,
+            auth::create_organisation,
+            auth::switch_organisation,
+            auth::mfa_status,
+            auth::mfa_begin_enrolment,
+            auth::mfa_confirm,
+            auth::mfa_disable,
+            auth::verify_session,
+            auth::integration_gate,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the StructureGram window");

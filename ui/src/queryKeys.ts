@@ -1,4 +1,5 @@
 import type { QueryClient } from "@tanstack/react-query";
+import type { AuthStatus } from "./ipc/bindings/AuthStatus";
 
 /**
  * TanStack Query keys, one family per resource, and the invalidation rules that go with them.
@@ -6,6 +7,10 @@ import type { QueryClient } from "@tanstack/react-query";
  */
 export const queryKeys = {
   appInfo: ["appInfo"] as const,
+  /** Who is signed in, the active organisation and the user's organisations. */
+  auth: ["auth"] as const,
+  /** The signed-in user's two-factor state. */
+  mfa: ["mfa"] as const,
   /** All groups with counts. */
   groups: ["groups"] as const,
   /** Entities of one group; `null` = every entity (All Entities page). */
@@ -25,9 +30,25 @@ export const queryKeys = {
  * - Entity created / updated / deleted → ['entities'] (all lists), ['groups'] (counts),
  *   ['relationships'] (deleting cascades), ['diagram'] (labels, subtitles, nodes).
  * - Relationship created / updated / deleted → ['relationships'], ['diagram'], ['groups'] (counts).
+ * - Sign-in, sign-out, lock, organisation created or switched → everything but ['appInfo'] is
+ *   dropped (the data belongs to another user or organisation) and ['auth'] is set from the reply.
+ * - Two-factor enrolled / disabled / session verified → ['mfa'], ['auth'].
  * Prefix keys are used deliberately: a change can show up in any group's lists.
  */
 export const invalidate = {
+  /** The user or organisation changed: forget every cached list, keep the new auth status. */
+  sessionChanged: (qc: QueryClient, status: AuthStatus) => {
+    qc.removeQueries({
+      predicate: (q) =>
+        q.queryKey[0] !== queryKeys.appInfo[0] && q.queryKey[0] !== queryKeys.auth[0],
+    });
+    qc.setQueryData(queryKeys.auth, status);
+  },
+  mfaChanged: (qc: QueryClient) =>
+    Promise.all([
+      qc.invalidateQueries({ queryKey: queryKeys.mfa }),
+      qc.invalidateQueries({ queryKey: queryKeys.auth }),
+    ]),
   groupChanged: (qc: QueryClient) =>
     Promise.all([
       qc.invalidateQueries({ queryKey: queryKeys.groups }),

@@ -1,5 +1,8 @@
 import { AppShell, Badge, Group, NavLink, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
+import { IntegrationsPage } from "../account/IntegrationsPage";
+import { SecurityPage } from "../account/SecurityPage";
+import { UserMenu } from "../account/UserMenu";
 import { AllEntitiesPage } from "../entities/AllEntitiesPage";
 import { GroupPage } from "../groups/GroupPage";
 import { GroupsPage } from "../groups/GroupsPage";
@@ -26,11 +29,14 @@ export function AppShellLayout() {
               </Badge>
             )}
           </Group>
-          {info.data && (
-            <Text size="xs" c="dimmed">
-              v{info.data.version}
-            </Text>
-          )}
+          <Group gap="sm">
+            {info.data && (
+              <Text size="xs" c="dimmed">
+                v{info.data.version}
+              </Text>
+            )}
+            <UserMenu />
+          </Group>
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs">
@@ -46,6 +52,20 @@ export function AppShellLayout() {
           active={route.page === "entities"}
           data-testid="nav-entities"
         />
+        <NavLink label="Account" defaultOpened childrenOffset="sm" data-testid="nav-account">
+          <NavLink
+            href={routeHref({ page: "security" })}
+            label="Security"
+            active={route.page === "security"}
+            data-testid="nav-security"
+          />
+          <NavLink
+            href={routeHref({ page: "integrations" })}
+            label="Integrations"
+            active={route.page === "integrations"}
+            data-testid="nav-integrations"
+          />
+        </NavLink>
       </AppShell.Navbar>
       <AppShell.Main>
         {route.page === "groups" && <GroupsPage />}
@@ -53,6 +73,8 @@ export function AppShellLayout() {
           <GroupPage key={route.groupId} groupId={route.groupId} tab={route.tab ?? "diagram"} />
         )}
         {route.page === "entities" && <AllEntitiesPage />}
+        {route.page === "security" && <SecurityPage />}
+        {route.page === "integrations" && <IntegrationsPage />}
       </AppShell.Main>
     </AppShell>
   );

@@ -1,10 +1,12 @@
 import { MantineProvider, Modal, createTheme } from "@mantine/core";
 import { ModalsProvider } from "@mantine/modals";
 import { Notifications } from "@mantine/notifications";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import type { Backend } from "../ipc/backend";
 import { BackendProvider } from "../ipc/BackendProvider";
+import { IpcError } from "../ipc/IpcError";
+import { queryKeys } from "../queryKeys";
 
 const theme = createTheme({
   primaryColor: "indigo",
@@ -22,12 +24,21 @@ const theme = createTheme({
 });
 
 export function createQueryClient() {
-  return new QueryClient({
+  const client: QueryClient = new QueryClient({
+    // A query refused with `signedOut` (the app was locked elsewhere, say) re-reads who is signed
+    // in, which brings up the sign-in page.
+    queryCache: new QueryCache({
+      onError: (error) => {
+        if (IpcError.from(error).code === "signedOut")
+          void client.invalidateQueries({ queryKey: queryKeys.auth });
+      },
+    }),
     defaultOptions: {
       queries: { retry: false, refetchOnWindowFocus: false, staleTime: 5_000 },
       mutations: { retry: false },
     },
   });
+  return client;
 }
 
 export function Providers({

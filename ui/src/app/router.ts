@@ -3,7 +3,11 @@ import { useEffect, useState } from "react";
 export type GroupTab = "diagram" | "entities" | "relationships";
 
 export type Route =
-  { page: "groups" } | { page: "group"; groupId: number; tab?: GroupTab } | { page: "entities" };
+  | { page: "groups" }
+  | { page: "group"; groupId: number; tab?: GroupTab }
+  | { page: "entities" }
+  | { page: "security" }
+  | { page: "integrations" };
 
 /** Hash routes work from the bundled files Tauri serves (base './'). */
 export function parseHash(hash: string): Route {
@@ -15,6 +19,8 @@ export function parseHash(hash: string): Route {
       tab: (m[2] as GroupTab | undefined) ?? "diagram",
     };
   if (hash.startsWith("#/entities")) return { page: "entities" };
+  if (hash.startsWith("#/account/security")) return { page: "security" };
+  if (hash.startsWith("#/account/integrations")) return { page: "integrations" };
   return { page: "groups" };
 }
 
@@ -26,6 +32,10 @@ export function routeHref(route: Route): string {
       return `#/groups/${route.groupId}${route.tab && route.tab !== "diagram" ? `/${route.tab}` : ""}`;
     case "entities":
       return "#/entities";
+    case "security":
+      return "#/account/security";
+    case "integrations":
+      return "#/account/integrations";
   }
 }
 

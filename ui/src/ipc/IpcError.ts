@@ -7,6 +7,7 @@ const CODES: readonly ErrorCode[] = [
   "conflict",
   "mfaRequired",
   "mfaCodeRequired",
+  "signedOut",
   "internal",
 ];
 
@@ -65,6 +66,8 @@ export function errorHint(error: unknown): string {
       return "Open Account → Security and enable two-factor authentication first.";
     case "mfaCodeRequired":
       return "Enter a code from your authenticator app to continue.";
+    case "signedOut":
+      return "Sign in again to continue.";
     case "internal":
       return "Try again; if it keeps happening, restart StructureGram.";
   }

@@ -1,8 +1,12 @@
 import type { AppInfo } from "./bindings/AppInfo";
+import type { AuthStatus } from "./bindings/AuthStatus";
+import type { CodeAccepted } from "./bindings/CodeAccepted";
 import type { Diagram } from "./bindings/Diagram";
 import type { Entity } from "./bindings/Entity";
 import type { EntityInput } from "./bindings/EntityInput";
 import type { GroupSummary } from "./bindings/GroupSummary";
+import type { MfaEnrolment } from "./bindings/MfaEnrolment";
+import type { MfaState } from "./bindings/MfaState";
 import type { Relationship } from "./bindings/Relationship";
 import type { RelationshipInput } from "./bindings/RelationshipInput";
 
@@ -37,4 +41,28 @@ export interface Backend {
 
   /** Saves into the user's Downloads folder; resolves to the absolute path written. */
   saveExport(fileName: string, contentsBase64: string): Promise<string>;
+
+  // Accounts (issue 5). Every org-scoped method above rejects with `signedOut` when nobody is
+  // signed in; the account methods below resolve to the new AuthStatus where it changes.
+  authStatus(): Promise<AuthStatus>;
+  /** First run only. A blank organisation name joins the existing organisation (demo). */
+  signUp(username: string, password: string, organisationName: string | null): Promise<AuthStatus>;
+  signIn(username: string, password: string): Promise<AuthStatus>;
+  signOut(): Promise<AuthStatus>;
+  /** Signs out but keeps the username for unlocking. */
+  lock(): Promise<AuthStatus>;
+  /** Creates an organisation, joins it and switches to it. */
+  createOrganisation(name: string): Promise<AuthStatus>;
+  switchOrganisation(organisationId: number): Promise<AuthStatus>;
+
+  mfaStatus(): Promise<MfaState>;
+  /** The only response that carries the new key (QR, manual key, otpauth URI). */
+  mfaBeginEnrolment(): Promise<MfaEnrolment>;
+  /** Resolves to the ten recovery codes, shown once. */
+  mfaConfirm(code: string): Promise<string[]>;
+  mfaDisable(code: string): Promise<null>;
+  /** Verifies this app session with an authenticator or recovery code. */
+  verifySession(code: string): Promise<CodeAccepted>;
+  /** The integration gate: rejects with `mfaRequired` or `mfaCodeRequired`, else resolves. */
+  integrationGate(): Promise<null>;
 }

@@ -1,5 +1,7 @@
 import type { Backend } from "./backend";
 import type { AppInfo } from "./bindings/AppInfo";
+import type { AuthStatus } from "./bindings/AuthStatus";
+import type { CodeAccepted } from "./bindings/CodeAccepted";
 import type { Diagram } from "./bindings/Diagram";
 import type { DiagramEdge } from "./bindings/DiagramEdge";
 import type { DiagramNode } from "./bindings/DiagramNode";
@@ -8,6 +10,8 @@ import type { EntityInput } from "./bindings/EntityInput";
 import type { EntityKind } from "./bindings/EntityKind";
 import type { EntityStatus } from "./bindings/EntityStatus";
 import type { GroupSummary } from "./bindings/GroupSummary";
+import type { MfaEnrolment } from "./bindings/MfaEnrolment";
+import type { MfaState } from "./bindings/MfaState";
 import type { Relationship } from "./bindings/Relationship";
 import type { RelationshipInput } from "./bindings/RelationshipInput";
 import type { RelationshipKind } from "./bindings/RelationshipKind";
@@ -32,12 +36,38 @@ export type MockSeed = {
   })[];
 };
 
+/** Where the mock's accounts start: a signed-in user (the default), signed out, or first run. */
+export type MockAuth = "signedIn" | "signedOut" | "firstRun";
+
 export type MockBackendOptions = {
   /** Artificial latency per call, to make loading states visible in the browser preview. */
   latencyMs?: number;
   seed?: MockSeed;
   demo?: boolean;
+  auth?: MockAuth;
+  /** Whether the starting user has two-factor authentication on (not at first run). */
+  mfaEnrolled?: boolean;
 };
+
+/** The mock's authenticator app always shows this code (the real one uses TOTP). */
+export const MOCK_TOTP_CODE = "123456";
+/** The starting user's name and password (not at first run). */
+export const MOCK_USER = { username: "demo", password: "demo-password" };
+/** The organisation that exists before anyone signs up. */
+export const MOCK_ORGANISATION = "Demo Practice (fictitious)";
+
+type MockUser = {
+  id: number;
+  username: string;
+  password: string;
+  orgIds: number[];
+  mfaEnrolled: boolean;
+  pendingKey: string | null;
+  recoveryCodes: string[];
+};
+
+/** Account calls that work while signed out; everything else rejects with `signedOut`. */
+const OPEN_METHODS = new Set(["appInfo", "authStatus", "signUp", "signIn", "signOut", "lock"]);
 
 const DEFAULT_STATUS: Record<EntityKind, EntityStatus> = {
   individual: "active",
@@ -239,10 +269,28 @@ export class MockBackend implements Backend {
   readonly calls: { method: string; args: unknown[] }[] = [];
   /** Files "saved" by saveExport, newest last. */
   readonly exports: { fileName: string; contentsBase64: string }[] = [];
+  private users: MockUser[] = [];
+  private organisations: { id: number; name: string }[] = [];
+  private current: { userId: number; orgId: number; verified: boolean } | null = null;
+  private lockedUsername: string | null = null;
 
   constructor(options: MockBackendOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
     this.demo = options.demo ?? true;
+    const auth = options.auth ?? "signedIn";
+    if (this.demo || auth !== "firstRun")
+      this.organisations.push({ id: 1, name: MOCK_ORGANISATION });
+    if (auth !== "firstRun") {
+      this.users.push({
+        id: 1,
+        ...MOCK_USER,
+        orgIds: [1],
+        mfaEnrolled: options.mfaEnrolled ?? false,
+        pendingKey: null,
+        recoveryCodes: options.mfaEnrolled ? this.newRecoveryCodes() : [],
+      });
+      if (auth === "signedIn") this.current = { userId: 1, orgId: 1, verified: false };
+    }
     const seed = options.seed ?? DEMO_SEED;
     const keys = new Map<string, number>();
     for (const e of seed.entities) {
@@ -281,6 +329,8 @@ export class MockBackend implements Backend {
   private async respond<T>(method: string, args: unknown[], work: () => T): Promise<T> {
     this.calls.push({ method, args });
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (!OPEN_METHODS.has(method) && this.current === null)
+      fail("Sign in first: StructureGram is locked or signed out.", "signedOut");
     // structuredClone so the UI never holds references into the store.
     return structuredClone(work());
   }
@@ -624,6 +674,228 @@ export class MockBackend implements Backend {
         fail("Export file name must end in .png or .svg.");
       this.exports.push({ fileName, contentsBase64 });
       return `/home/demo/Downloads/${fileName}`;
+    });
+  }
+
+  // ----- Accounts (issue 5). Data is not scoped per organisation in the mock. -----
+
+  private newRecoveryCodes(): string[] {
+    return Array.from(
+      { length: 10 },
+      (_, i) => `RC${String(i).padStart(2, "0")}-MOCK-${this.nextId++}`,
+    );
+  }
+
+  private me(): MockUser {
+    const user = this.users.find((u) => u.id === this.current?.userId);
+    return user ?? fail("Sign in first: StructureGram is locked or signed out.", "signedOut");
+  }
+
+  private status(): AuthStatus {
+    if (this.current === null) {
+      const firstRun = this.users.length === 0;
+      return {
+        firstRun,
+        user: null,
+        activeOrganisation: null,
+        organisations: firstRun ? this.organisations.slice(0, 1) : [],
+        lockedUsername: this.lockedUsername,
+      };
+    }
+    const user = this.me();
+    const orgs = this.organisations.filter((o) => user.orgIds.includes(o.id));
+    return {
+      firstRun: false,
+      user: {
+        id: user.id,
+        username: user.username,
+        mfaEnrolled: user.mfaEnrolled,
+        sessionVerified: this.current.verified,
+      },
+      activeOrganisation: orgs.find((o) => o.id === this.current?.orgId) ?? null,
+      organisations: orgs,
+      lockedUsername: null,
+    };
+  }
+
+  private checkCode(user: MockUser, code: string): CodeAccepted {
+    const normalised = code.replace(/[\s-]/g, "").toUpperCase();
+    if (normalised === MOCK_TOTP_CODE) return { kind: "totp" };
+    const index = user.recoveryCodes.findIndex((c) => c.replace(/-/g, "") === normalised);
+    if (index >= 0) {
+      user.recoveryCodes.splice(index, 1);
+      return { kind: "recoveryCode", remaining: user.recoveryCodes.length };
+    }
+    return fail(
+      "That code is not valid. Enter the newest code from your authenticator app (check the device's clock), or one of your recovery codes.",
+    );
+  }
+
+  authStatus(): Promise<AuthStatus> {
+    return this.respond("authStatus", [], () => this.status());
+  }
+
+  signUp(username: string, password: string, organisationName: string | null): Promise<AuthStatus> {
+    return this.respond("signUp", [username, organisationName], () => {
+      if (this.users.length > 0)
+        fail("An account already exists on this computer. Sign in with it.", "conflict");
+      const name = username.trim();
+      if (name === "" || /\s/.test(name))
+        fail("Choose a username of 1 to 64 characters, without spaces.");
+      if (password.length < 8) fail("Choose a password of at least 8 characters.");
+      const orgName = organisationName?.trim() ?? "";
+      let orgId: number;
+      if (orgName !== "") {
+        orgId = this.nextId++;
+        this.organisations.push({ id: orgId, name: orgName });
+      } else {
+        orgId =
+          this.organisations[0]?.id ?? fail("Enter a name for your organisation (your practice).");
+      }
+      const id = this.nextId++;
+      this.users.push({
+        id,
+        username: name,
+        password,
+        orgIds: [orgId],
+        mfaEnrolled: false,
+        pendingKey: null,
+        recoveryCodes: [],
+      });
+      this.current = { userId: id, orgId, verified: false };
+      return this.status();
+    });
+  }
+
+  signIn(username: string, password: string): Promise<AuthStatus> {
+    return this.respond("signIn", [username], () => {
+      const user = this.users.find((u) => u.username === username.trim());
+      if (!user || user.password !== password) fail("The username or password is wrong.");
+      this.current = { userId: user.id, orgId: user.orgIds[0] ?? 0, verified: false };
+      this.lockedUsername = null;
+      return this.status();
+    });
+  }
+
+  signOut(): Promise<AuthStatus> {
+    return this.respond("signOut", [], () => {
+      this.current = null;
+      this.lockedUsername = null;
+      return this.status();
+    });
+  }
+
+  lock(): Promise<AuthStatus> {
+    return this.respond("lock", [], () => {
+      this.lockedUsername = this.current ? this.me().username : null;
+      this.current = null;
+      return this.status();
+    });
+  }
+
+  createOrganisation(name: string): Promise<AuthStatus> {
+    return this.respond("createOrganisation", [name], () => {
+      const trimmed = name.trim();
+      if (trimmed === "") fail("Enter an organisation name of 1 to 200 characters.");
+      if (this.organisations.some((o) => o.name === trimmed))
+        fail(`An organisation called \u201c${trimmed}\u201d already exists.`, "conflict");
+      const id = this.nextId++;
+      this.organisations.push({ id, name: trimmed });
+      this.me().orgIds.push(id);
+      if (this.current) this.current.orgId = id;
+      return this.status();
+    });
+  }
+
+  switchOrganisation(organisationId: number): Promise<AuthStatus> {
+    return this.respond("switchOrganisation", [organisationId], () => {
+      if (!this.me().orgIds.includes(organisationId))
+        fail("You are not a member of that organisation.", "notFound");
+      if (this.current) this.current.orgId = organisationId;
+      return this.status();
+    });
+  }
+
+  mfaStatus(): Promise<MfaState> {
+    return this.respond("mfaStatus", [], () => {
+      const user = this.me();
+      return {
+        enrolled: user.mfaEnrolled,
+        integrationMfa: false,
+        sessionVerified: this.current?.verified ?? false,
+        recoveryCodesRemaining: user.mfaEnrolled ? user.recoveryCodes.length : 0,
+        lockedUntil: null,
+      };
+    });
+  }
+
+  mfaBeginEnrolment(): Promise<MfaEnrolment> {
+    return this.respond("mfaBeginEnrolment", [], () => {
+      const user = this.me();
+      if (user.mfaEnrolled)
+        fail(
+          "Two-factor authentication is already on. Turn it off first to set up another device.",
+          "conflict",
+        );
+      user.pendingKey = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+      const otpauthUri = `otpauth://totp/StructureGram:${user.username}?secret=${user.pendingKey}&issuer=StructureGram`;
+      return {
+        otpauthUri,
+        manualKey: user.pendingKey,
+        // A 1×1 transparent PNG stands in for the QR code.
+        qrDataUrl:
+          "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=",
+      };
+    });
+  }
+
+  mfaConfirm(code: string): Promise<string[]> {
+    return this.respond("mfaConfirm", [code], () => {
+      const user = this.me();
+      if (user.mfaEnrolled) fail("Two-factor authentication is already on.", "conflict");
+      if (user.pendingKey === null) fail("Start setting up two-factor authentication first.");
+      if (code.trim() !== MOCK_TOTP_CODE)
+        fail(
+          "That code is not valid. Enter the newest code from your authenticator app (check the device's clock), or one of your recovery codes.",
+        );
+      user.pendingKey = null;
+      user.mfaEnrolled = true;
+      user.recoveryCodes = this.newRecoveryCodes();
+      return [...user.recoveryCodes];
+    });
+  }
+
+  mfaDisable(code: string): Promise<null> {
+    return this.respond("mfaDisable", [code], () => {
+      const user = this.me();
+      if (!user.mfaEnrolled)
+        fail("Enable two-factor authentication to connect to Xero", "mfaRequired");
+      this.checkCode(user, code);
+      user.mfaEnrolled = false;
+      user.recoveryCodes = [];
+      if (this.current) this.current.verified = false;
+      return null;
+    });
+  }
+
+  verifySession(code: string): Promise<CodeAccepted> {
+    return this.respond("verifySession", [code], () => {
+      const user = this.me();
+      if (!user.mfaEnrolled)
+        fail("Enable two-factor authentication to connect to Xero", "mfaRequired");
+      const accepted = this.checkCode(user, code);
+      if (this.current) this.current.verified = true;
+      return accepted;
+    });
+  }
+
+  integrationGate(): Promise<null> {
+    return this.respond("integrationGate", [], () => {
+      if (!this.me().mfaEnrolled)
+        fail("Enable two-factor authentication to connect to Xero", "mfaRequired");
+      if (!this.current?.verified)
+        fail("Enter a code from your authenticator app to continue.", "mfaCodeRequired");
+      return null;
     });
   }
 }

@@ -29,6 +29,20 @@ export function createTauriBackend(): Backend {
     deleteRelationship: (id) => call("delete_relationship", { id }),
     getDiagram: (groupId, asAt) => call("get_diagram", { groupId, asAt }),
     saveExport: (fileName, contentsBase64) => call("save_export", { fileName, contentsBase64 }),
+    authStatus: () => call("auth_status"),
+    signUp: (username, password, organisationName) =>
+      call("sign_up", { username, password, organisationName }),
+    signIn: (username, password) => call("sign_in", { username, password }),
+    signOut: () => call("sign_out"),
+    lock: () => call("lock"),
+    createOrganisation: (name) => call("create_organisation", { name }),
+    switchOrganisation: (organisationId) => call("switch_organisation", { organisationId }),
+    mfaStatus: () => call("mfa_status"),
+    mfaBeginEnrolment: () => call("mfa_begin_enrolment"),
+    mfaConfirm: (code) => call("mfa_confirm", { code }),
+    mfaDisable: (code) => call("mfa_disable", { code }),
+    verifySession: (code) => call("verify_session", { code }),
+    integrationGate: () => call("integration_gate"),
   };
 }
 
