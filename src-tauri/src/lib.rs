@@ -14,6 +14,8 @@ pub mod commands;
 pub mod ipc;
 pub mod state;
 pub mod vault;
+#[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
+pub mod xero;
 
 use std::path::{Path, PathBuf};
 
@@ -72,7 +74,14 @@ pub fn main_entry() -> std::process::ExitCode {
                 }
             };
             tauri::async_runtime::set(runtime.handle().clone());
-            run_window(state);
+            let xero = match runtime.block_on(xero::XeroState::open(&state.db, cli.demo)) {
+                Ok(xero) => xero,
+                Err(e) => {
+                    eprintln!("error: cannot set up the Xero connection: {e:#}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            run_window(state, xero);
             std::process::ExitCode::SUCCESS
         }
     }
@@ -90,7 +99,8 @@ fn init_logging(default_level: &str) {
         .try_init();
 }
 
-fn run_window(state: state::AppState) {
+fn run_window(state: state::AppState, xero: xero::XeroState) {
+    let connector = xero.connector.clone();
     tracing::info!(data_dir = %state.data_dir.display(), demo = state.demo, "opening window");
     tauri::Builder::default()
         // Single instance first: a second launch (e.g. by a deep link) hands its arguments to
@@ -104,14 +114,26 @@ fn run_window(state: state::AppState) {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .manage(state)
+        .manage(xero)
         .setup(|app| {
             use tauri_plugin_deep_link::DeepLinkExt;
             #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
             if let Err(e) = app.deep_link().register_all() {
                 tracing::warn!(error = %e, "could not register the structuregram:// scheme");
             }
-            app.deep_link().on_open_url(|event| {
+            // `structuregram://oauth/callback?…` completes a pending Xero connection, exactly
+            // like the loopback listener; a second launch's link arrives here too (the
+            // single-instance plugin's deep-link feature forwards it).
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                for url in urls {
+                    xero::handle_deep_link(connector.clone(), url.to_string());
+                }
+            }
+            app.deep_link().on_open_url(move |event| {
                 tracing::info!(urls = ?event.urls().len(), "deep link received");
+                for url in event.urls() {
+                    xero::handle_deep_link(connector.clone(), url.to_string());
+                }
             });
             Ok(())
         })
@@ -145,6 +167,22 @@ fn run_window(state: state::AppState) {
             auth::mfa_disable,
             auth::verify_session,
             auth::integration_gate,
+            xero::xero_overview,
+            xero::xero_connect,
+            xero::xero_wait,
+            xero::xero_choose_tenant,
+            xero::xero_cancel,
+            xero::xero_test,
+            xero::xero_disconnect,
+            xero::xero_settings,
+            xero::xero_save_settings,
+            xero::xpm_catalog,
+            xero::xpm_refresh_catalog,
+            xero::xpm_estimate,
+            xero::xpm_link_new,
+            xero::xpm_link_existing,
+            xero::xpm_unlink,
+            xero::xpm_group_link,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the StructureGram window");

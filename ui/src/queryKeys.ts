@@ -19,6 +19,13 @@ export const queryKeys = {
   relationships: (groupId: number) => ["relationships", groupId] as const,
   /** Diagram of a group as at a date (`null` = no date filter). */
   diagram: (groupId: number, asAt: string | null) => ["diagram", groupId, asAt] as const,
+  /** Account → Integrations: connection state, linked count, catalog time. */
+  xeroOverview: ["xpm", "overview"] as const,
+  /** The XPM group catalog as filtered. */
+  catalog: (filter: { search: string | null; linked: boolean | null }) =>
+    ["xpm", "catalog", filter.search, filter.linked] as const,
+  /** A group's XPM link. */
+  groupLink: (groupId: number) => ["xpm", "link", groupId] as const,
 };
 
 /**
@@ -48,6 +55,13 @@ export const invalidate = {
     Promise.all([
       qc.invalidateQueries({ queryKey: queryKeys.mfa }),
       qc.invalidateQueries({ queryKey: queryKeys.auth }),
+    ]),
+  /** Connect, disconnect, discovery, link, unlink: everything under ['xpm'], and groups (a link
+   * can create one). */
+  xpmChanged: (qc: QueryClient) =>
+    Promise.all([
+      qc.invalidateQueries({ queryKey: ["xpm"] }),
+      qc.invalidateQueries({ queryKey: queryKeys.groups }),
     ]),
   groupChanged: (qc: QueryClient) =>
     Promise.all([

@@ -8,6 +8,7 @@ import { GroupPage } from "../groups/GroupPage";
 import { GroupsPage } from "../groups/GroupsPage";
 import { useBackend } from "../ipc/BackendProvider";
 import { queryKeys } from "../queryKeys";
+import { ImportGroupsPage } from "../xero/ImportGroupsPage";
 import { routeHref, useRoute } from "./router";
 
 export function AppShellLayout() {
@@ -52,6 +53,14 @@ export function AppShellLayout() {
           active={route.page === "entities"}
           data-testid="nav-entities"
         />
+        <NavLink label="Data" defaultOpened childrenOffset="sm" data-testid="nav-data">
+          <NavLink
+            href={routeHref({ page: "importGroups" })}
+            label="Import Groups from XPM"
+            active={route.page === "importGroups"}
+            data-testid="nav-import-groups"
+          />
+        </NavLink>
         <NavLink label="Account" defaultOpened childrenOffset="sm" data-testid="nav-account">
           <NavLink
             href={routeHref({ page: "security" })}
@@ -75,6 +84,7 @@ export function AppShellLayout() {
         {route.page === "entities" && <AllEntitiesPage />}
         {route.page === "security" && <SecurityPage />}
         {route.page === "integrations" && <IntegrationsPage />}
+        {route.page === "importGroups" && <ImportGroupsPage />}
       </AppShell.Main>
     </AppShell>
   );

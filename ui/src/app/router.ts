@@ -1,17 +1,18 @@
 import { useEffect, useState } from "react";
 
-export type GroupTab = "diagram" | "entities" | "relationships";
+export type GroupTab = "diagram" | "entities" | "relationships" | "xpm";
 
 export type Route =
   | { page: "groups" }
   | { page: "group"; groupId: number; tab?: GroupTab }
   | { page: "entities" }
   | { page: "security" }
-  | { page: "integrations" };
+  | { page: "integrations" }
+  | { page: "importGroups" };
 
 /** Hash routes work from the bundled files Tauri serves (base './'). */
 export function parseHash(hash: string): Route {
-  const m = /^#\/groups\/(\d+)(?:\/(diagram|entities|relationships))?/.exec(hash);
+  const m = /^#\/groups\/(\d+)(?:\/(diagram|entities|relationships|xpm))?/.exec(hash);
   if (m)
     return {
       page: "group",
@@ -21,6 +22,7 @@ export function parseHash(hash: string): Route {
   if (hash.startsWith("#/entities")) return { page: "entities" };
   if (hash.startsWith("#/account/security")) return { page: "security" };
   if (hash.startsWith("#/account/integrations")) return { page: "integrations" };
+  if (hash.startsWith("#/data/import-groups")) return { page: "importGroups" };
   return { page: "groups" };
 }
 
@@ -36,6 +38,8 @@ export function routeHref(route: Route): string {
       return "#/account/security";
     case "integrations":
       return "#/account/integrations";
+    case "importGroups":
+      return "#/data/import-groups";
   }
 }
 

@@ -5,6 +5,7 @@ import { ErrorState } from "../common/ErrorState";
 import { DiagramTab, type AsAtState } from "../diagram/DiagramTab";
 import { EntitiesTable } from "../entities/EntitiesTable";
 import { RelationshipsTab } from "../relationships/RelationshipsTab";
+import { GroupXpmTab } from "../xero/GroupXpmTab";
 import { useGroups } from "./api";
 import { AssignEntitiesModal } from "./AssignEntitiesModal";
 
@@ -69,6 +70,9 @@ export function GroupPage({ groupId, tab }: { groupId: number; tab: GroupTab }) 
           <Tabs.Tab value="relationships" data-testid="tab-relationships">
             Relationships {group ? `(${group.relationshipCount})` : ""}
           </Tabs.Tab>
+          <Tabs.Tab value="xpm" data-testid="tab-xpm">
+            XPM
+          </Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="diagram" pt="sm" style={{ flex: 1, minHeight: 0 }}>
           <DiagramTab groupId={groupId} asAt={asAt} onAsAtChange={setAsAt} />
@@ -78,6 +82,9 @@ export function GroupPage({ groupId, tab }: { groupId: number; tab: GroupTab }) 
         </Tabs.Panel>
         <Tabs.Panel value="relationships" pt="sm">
           <RelationshipsTab groupId={groupId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="xpm" pt="sm">
+          {group && <GroupXpmTab groupId={groupId} groupName={group.name} />}
         </Tabs.Panel>
       </Tabs>
       <AssignEntitiesModal

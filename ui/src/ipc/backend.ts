@@ -1,4 +1,14 @@
 import type { AppInfo } from "./bindings/AppInfo";
+import type { Attempt } from "./bindings/Attempt";
+import type { Catalog } from "./bindings/Catalog";
+import type { CatalogFilter } from "./bindings/CatalogFilter";
+import type { ConnectResult } from "./bindings/ConnectResult";
+import type { DisconnectOutcome } from "./bindings/DisconnectOutcome";
+import type { GroupLink } from "./bindings/GroupLink";
+import type { ImportEstimate } from "./bindings/ImportEstimate";
+import type { IntegrationOverview } from "./bindings/IntegrationOverview";
+import type { TestOutcome } from "./bindings/TestOutcome";
+import type { XeroSettings } from "./bindings/XeroSettings";
 import type { AuthStatus } from "./bindings/AuthStatus";
 import type { CodeAccepted } from "./bindings/CodeAccepted";
 import type { Diagram } from "./bindings/Diagram";
@@ -65,4 +75,28 @@ export interface Backend {
   verifySession(code: string): Promise<CodeAccepted>;
   /** The integration gate: rejects with `mfaRequired` or `mfaCodeRequired`, else resolves. */
   integrationGate(): Promise<null>;
+
+  // Xero XPM (issues 6 and 7). Integration actions reject with `mfaRequired` /
+  // `mfaCodeRequired` until the two-factor gate is passed.
+  xeroOverview(): Promise<IntegrationOverview>;
+  /** Starts a connection and opens the system browser on Xero's consent page. */
+  xeroConnect(): Promise<Attempt>;
+  /** Resolves when Xero answers the newest attempt (or rejects: denied, expired, timed out). */
+  xeroWait(): Promise<ConnectResult>;
+  xeroChooseTenant(tenantId: string, confirmSwitch: boolean): Promise<ConnectResult>;
+  xeroCancel(): Promise<null>;
+  xeroTest(): Promise<TestOutcome>;
+  xeroDisconnect(): Promise<DisconnectOutcome>;
+  xeroSettings(): Promise<XeroSettings>;
+  xeroSaveSettings(settings: XeroSettings): Promise<XeroSettings>;
+  /** The cached catalog (no XPM call). */
+  xpmCatalog(filter: CatalogFilter): Promise<Catalog>;
+  /** Re-reads the practice's client groups from XPM. */
+  xpmRefreshCatalog(): Promise<Catalog>;
+  xpmEstimate(groups: number, avgClients: number): Promise<ImportEstimate>;
+  xpmLinkNew(xpmUuid: string): Promise<GroupLink>;
+  xpmLinkExisting(xpmUuid: string, groupId: number): Promise<GroupLink>;
+  /** Removes only the link: the group, its entities and mappings stay. */
+  xpmUnlink(groupId: number): Promise<null>;
+  xpmGroupLink(groupId: number): Promise<GroupLink | null>;
 }

@@ -1,5 +1,17 @@
 import type { Backend } from "./backend";
 import type { AppInfo } from "./bindings/AppInfo";
+import type { Attempt } from "./bindings/Attempt";
+import type { Catalog } from "./bindings/Catalog";
+import type { CatalogFilter } from "./bindings/CatalogFilter";
+import type { CatalogRow } from "./bindings/CatalogRow";
+import type { ConnectResult } from "./bindings/ConnectResult";
+import type { ConnectionStatus } from "./bindings/ConnectionStatus";
+import type { DisconnectOutcome } from "./bindings/DisconnectOutcome";
+import type { GroupLink } from "./bindings/GroupLink";
+import type { ImportEstimate } from "./bindings/ImportEstimate";
+import type { IntegrationOverview } from "./bindings/IntegrationOverview";
+import type { TestOutcome } from "./bindings/TestOutcome";
+import type { XeroSettings } from "./bindings/XeroSettings";
 import type { AuthStatus } from "./bindings/AuthStatus";
 import type { CodeAccepted } from "./bindings/CodeAccepted";
 import type { Diagram } from "./bindings/Diagram";
@@ -273,6 +285,12 @@ export class MockBackend implements Backend {
   private organisations: { id: number; name: string }[] = [];
   private current: { userId: number; orgId: number; verified: boolean } | null = null;
   private lockedUsername: string | null = null;
+  // Xero XPM, as the simulator would answer it.
+  private xpmStatus: ConnectionStatus = { state: "disconnected" };
+  private xpmAttempt = false;
+  private xpmRefreshedAt: string | null = null;
+  private xpmCatalogRows: { xpmUuid: string; name: string }[] = [];
+  private xpmLinks = new Map<number, { xpmUuid: string; linkedAt: string }>();
 
   constructor(options: MockBackendOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -891,12 +909,252 @@ export class MockBackend implements Backend {
 
   integrationGate(): Promise<null> {
     return this.respond("integrationGate", [], () => {
-      if (!this.me().mfaEnrolled)
-        fail("Enable two-factor authentication to connect to Xero", "mfaRequired");
-      if (!this.current?.verified)
-        fail("Enter a code from your authenticator app to continue.", "mfaCodeRequired");
+      this.gate();
       return null;
     });
+  }
+
+  private gate() {
+    if (!this.me().mfaEnrolled)
+      fail("Enable two-factor authentication to connect to Xero", "mfaRequired");
+    if (!this.current?.verified)
+      fail("Enter a code from your authenticator app to continue.", "mfaCodeRequired");
+  }
+
+  private connected(): string {
+    if (this.xpmStatus.state !== "connected")
+      fail(
+        "This organisation is not connected to Xero. Connect it on Account → Integrations.",
+        "validation",
+      );
+    return this.xpmStatus.tenantName;
+  }
+
+  private xpmLink(groupId: number): GroupLink | null {
+    const link = this.xpmLinks.get(groupId);
+    if (!link) return null;
+    return {
+      groupId,
+      groupName: this.group(groupId).name,
+      tenantId: "mock-tenant",
+      xpmUuid: link.xpmUuid,
+      xpmName: this.xpmCatalogRows.find((r) => r.xpmUuid === link.xpmUuid)?.name ?? null,
+      xpmMissingSince: null,
+      linkedAt: link.linkedAt,
+      lastPullAt: null,
+    };
+  }
+
+  private linkTo(xpmUuid: string, groupId: number): GroupLink {
+    const row = this.xpmCatalogRows.find((r) => r.xpmUuid === xpmUuid);
+    if (!row) fail("That XPM group is not in the catalog. Refresh it and try again.", "notFound");
+    for (const [gid, l] of this.xpmLinks)
+      if (l.xpmUuid === xpmUuid)
+        fail(
+          `The XPM group "${row.name}" is already linked to "${this.group(gid).name}".`,
+          "conflict",
+        );
+    if (this.xpmLinks.has(groupId))
+      fail(`"${this.group(groupId).name}" is already linked to an XPM group.`, "conflict");
+    this.xpmLinks.set(groupId, { xpmUuid, linkedAt: new Date().toISOString() });
+    return this.xpmLink(groupId) as GroupLink;
+  }
+
+  private catalogOf(filter: CatalogFilter): Catalog {
+    const linkedBy = new Map([...this.xpmLinks].map(([gid, l]) => [l.xpmUuid, gid]));
+    const rows: CatalogRow[] = this.xpmCatalogRows
+      .map((r) => {
+        const gid = linkedBy.get(r.xpmUuid) ?? null;
+        return {
+          xpmUuid: r.xpmUuid,
+          name: r.name,
+          memberCount: null,
+          missingSince: null,
+          linkedGroupId: gid,
+          linkedGroupName: gid === null ? null : this.group(gid).name,
+          lastPullAt: null,
+        };
+      })
+      .filter(
+        (r) =>
+          (!filter.search || r.name.toLowerCase().includes(filter.search.toLowerCase())) &&
+          (filter.linked === null ||
+            filter.linked === undefined ||
+            (r.linkedGroupId !== null) === filter.linked),
+      )
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return {
+      tenantId: this.xpmRefreshedAt ? "mock-tenant" : null,
+      refreshedAt: this.xpmRefreshedAt,
+      lastError: null,
+      rows,
+    };
+  }
+
+  xeroOverview(): Promise<IntegrationOverview> {
+    return this.respond("xeroOverview", [], () => ({
+      status: this.xpmStatus,
+      configured: true,
+      simulated: this.demo,
+      linkedGroups: this.xpmLinks.size,
+      catalogRefreshedAt: this.xpmRefreshedAt,
+    }));
+  }
+
+  xeroConnect(): Promise<Attempt> {
+    return this.respond("xeroConnect", [], () => {
+      this.gate();
+      this.xpmAttempt = true;
+      return {
+        authorizeUrl: "http://localhost:9/identity/connect/authorize?state=mock",
+        redirectUri: "http://localhost:47615/callback",
+        expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+      };
+    });
+  }
+
+  xeroWait(): Promise<ConnectResult> {
+    return this.respond("xeroWait", [], () => {
+      if (!this.xpmAttempt)
+        fail("There is no Xero connection in progress. Connect again.", "validation");
+      this.xpmAttempt = false;
+      const tenant = { tenantId: "mock-tenant", tenantName: "Mock Practice (Simulated)" };
+      const now = new Date().toISOString();
+      this.xpmStatus = {
+        state: "connected",
+        tenantName: tenant.tenantName,
+        connectedAt: now,
+        refreshExpiresAt: new Date(Date.now() + 60 * 86_400_000).toISOString(),
+      };
+      this.xpmCatalogRows = [
+        { xpmUuid: "0000000a-0000-4000-8000-000000000001", name: "Nguyen Family Group" },
+        { xpmUuid: "0000000a-0000-4000-8000-000000000002", name: "Osei Holdings" },
+        { xpmUuid: "0000000a-0000-4000-8000-000000000003", name: "Papadopoulos Family" },
+      ];
+      this.xpmRefreshedAt = now;
+      return {
+        completion: { outcome: "connected", tenant },
+        discovered: this.xpmCatalogRows.length,
+        discoveryError: null,
+      };
+    });
+  }
+
+  xeroChooseTenant(tenantId: string, confirmSwitch: boolean): Promise<ConnectResult> {
+    return this.respond("xeroChooseTenant", [tenantId, confirmSwitch], () =>
+      fail("There is no Xero connection in progress. Connect again.", "validation"),
+    );
+  }
+
+  xeroCancel(): Promise<null> {
+    return this.respond("xeroCancel", [], () => {
+      this.xpmAttempt = false;
+      return null;
+    });
+  }
+
+  xeroTest(): Promise<TestOutcome> {
+    return this.respond("xeroTest", [], () => {
+      this.gate();
+      return {
+        result: "success",
+        tenantName: this.connected(),
+        clientGroups: this.xpmCatalogRows.length,
+      };
+    });
+  }
+
+  xeroDisconnect(): Promise<DisconnectOutcome> {
+    return this.respond("xeroDisconnect", [], () => {
+      this.gate();
+      this.connected();
+      this.xpmStatus = { state: "disconnected" };
+      return {
+        revokedAtXero: true,
+        message: "Disconnected from Xero. Your groups, links and mappings are kept.",
+      };
+    });
+  }
+
+  xeroSettings(): Promise<XeroSettings> {
+    return this.respond("xeroSettings", [], () => ({
+      clientId: "mock-client",
+      redirectPorts: [47615, 47616, 47617],
+      httpsRedirectUri: null,
+      loginBase: "http://localhost:9",
+      identityBase: "http://localhost:9",
+      apiBase: "http://localhost:9",
+      readOnly: false,
+      extraScopes: [],
+    }));
+  }
+
+  xeroSaveSettings(settings: XeroSettings): Promise<XeroSettings> {
+    return this.respond("xeroSaveSettings", [settings], () => settings);
+  }
+
+  xpmCatalog(filter: CatalogFilter): Promise<Catalog> {
+    return this.respond("xpmCatalog", [filter], () => this.catalogOf(filter));
+  }
+
+  xpmRefreshCatalog(): Promise<Catalog> {
+    return this.respond("xpmRefreshCatalog", [], () => {
+      this.gate();
+      this.connected();
+      this.xpmRefreshedAt = new Date().toISOString();
+      return this.catalogOf({ search: null, linked: null });
+    });
+  }
+
+  xpmEstimate(groups: number, avgClients: number): Promise<ImportEstimate> {
+    return this.respond("xpmEstimate", [groups, avgClients], () => {
+      const calls = groups * (1 + avgClients);
+      return {
+        calls,
+        minutes: Math.ceil(calls / 60),
+        dayBudgetPercent: Math.ceil((calls * 100) / 5000),
+        exceedsDayBudget: calls > 5000,
+        advice: "Import only the groups you need now.",
+      };
+    });
+  }
+
+  xpmLinkNew(xpmUuid: string): Promise<GroupLink> {
+    return this.respond("xpmLinkNew", [xpmUuid], () => {
+      this.gate();
+      const row = this.xpmCatalogRows.find((r) => r.xpmUuid === xpmUuid);
+      if (!row) fail("That XPM group is not in the catalog. Refresh it and try again.", "notFound");
+      for (const l of this.xpmLinks.values())
+        if (l.xpmUuid === xpmUuid) fail(`The XPM group "${row.name}" is already linked.`, "conflict");
+      const id = this.nextId++;
+      this.groups.set(id, {
+        id,
+        name: this.checkGroupName(row.name, null),
+        updatedAt: new Date().toISOString(),
+        members: new Set<number>(),
+      });
+      return this.linkTo(xpmUuid, id);
+    });
+  }
+
+  xpmLinkExisting(xpmUuid: string, groupId: number): Promise<GroupLink> {
+    return this.respond("xpmLinkExisting", [xpmUuid, groupId], () => {
+      this.gate();
+      return this.linkTo(xpmUuid, groupId);
+    });
+  }
+
+  xpmUnlink(groupId: number): Promise<null> {
+    return this.respond("xpmUnlink", [groupId], () => {
+      this.gate();
+      if (!this.xpmLinks.delete(groupId))
+        fail(`"${this.group(groupId).name}" is not linked to an XPM group.`, "notFound");
+      return null;
+    });
+  }
+
+  xpmGroupLink(groupId: number): Promise<GroupLink | null> {
+    return this.respond("xpmGroupLink", [groupId], () => this.xpmLink(groupId));
   }
 }
 

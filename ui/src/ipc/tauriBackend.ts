@@ -43,6 +43,23 @@ export function createTauriBackend(): Backend {
     mfaDisable: (code) => call("mfa_disable", { code }),
     verifySession: (code) => call("verify_session", { code }),
     integrationGate: () => call("integration_gate"),
+    xeroOverview: () => call("xero_overview"),
+    xeroConnect: () => call("xero_connect"),
+    xeroWait: () => call("xero_wait"),
+    xeroChooseTenant: (tenantId, confirmSwitch) =>
+      call("xero_choose_tenant", { tenantId, confirmSwitch }),
+    xeroCancel: () => call("xero_cancel"),
+    xeroTest: () => call("xero_test"),
+    xeroDisconnect: () => call("xero_disconnect"),
+    xeroSettings: () => call("xero_settings"),
+    xeroSaveSettings: (settings) => call("xero_save_settings", { settings }),
+    xpmCatalog: (filter) => call("xpm_catalog", { filter }),
+    xpmRefreshCatalog: () => call("xpm_refresh_catalog"),
+    xpmEstimate: (groups, avgClients) => call("xpm_estimate", { groups, avgClients }),
+    xpmLinkNew: (xpmUuid) => call("xpm_link_new", { xpmUuid }),
+    xpmLinkExisting: (xpmUuid, groupId) => call("xpm_link_existing", { xpmUuid, groupId }),
+    xpmUnlink: (groupId) => call("xpm_unlink", { groupId }),
+    xpmGroupLink: (groupId) => call("xpm_group_link", { groupId }),
   };
 }
 
