@@ -18,8 +18,8 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
 use crate::db::OrgId;
@@ -207,7 +207,7 @@ async fn user_row(db: &DatabaseConnection, username: &str) -> Result<Option<user
         .await?)
 }
 
-pub(crate) async fn user_model(db: &DatabaseConnection, id: UserId) -> Result<user::Model> {
+pub(crate) async fn user_model<C: ConnectionTrait>(db: &C, id: UserId) -> Result<user::Model> {
     user::Entity::find_by_id(id.0)
         .one(db)
         .await?
