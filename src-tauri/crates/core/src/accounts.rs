@@ -207,7 +207,7 @@ async fn user_row(db: &impl ConnectionTrait, username: &str) -> Result<Option<us
         .await?)
 }
 
-pub(crate) async fn user_model(db: &impl ConnectionTrait, id: UserId) -> Result<user::Model> {
+pub(crate) async fn user_model<C: ConnectionTrait>(db: &C, id: UserId) -> Result<user::Model> {
     user::Entity::find_by_id(id.0)
         .one(db)
         .await?

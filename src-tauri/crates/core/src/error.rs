@@ -50,6 +50,11 @@ pub enum Error {
     /// read or written.
     #[error("vault error: {0}")]
     Vault(String),
+    /// Connecting to Xero, or using the connection, failed in a way the user can act on; the
+    /// message starts with the guide's words ("Security validation failed", …) and says what to
+    /// do next. The UI branches on the [`crate::xero::XeroError`] kind (reconnect, choose again).
+    #[error("{0}")]
+    Xero(#[from] crate::xero::XeroError),
 }
 
 /// Shorthand for results of core operations.

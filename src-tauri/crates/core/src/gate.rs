@@ -7,7 +7,7 @@
 //! the user records that an integration was connected under 2FA (issue 6 sets and clears it).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, IntoActiveModel, Set};
 
 use crate::accounts::{user_model, UserId};
 use crate::error::{Error, Result};
@@ -81,8 +81,8 @@ pub async fn require_integration_session(db: &DatabaseConnection, session: &Sess
 ///
 /// # Errors
 /// [`Error::NotFound`] / [`Error::Db`].
-pub async fn set_integration_mfa(
-    db: &DatabaseConnection,
+pub async fn set_integration_mfa<C: ConnectionTrait>(
+    db: &C,
     user: UserId,
     on: bool,
     now: DateTime<Utc>,

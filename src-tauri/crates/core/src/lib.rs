@@ -29,6 +29,7 @@ pub mod schema;
 pub mod secrets;
 pub mod tfn;
 pub mod transfer;
+pub mod xero;
 
 pub use db::OrgId;
 pub use error::{Error, Result};

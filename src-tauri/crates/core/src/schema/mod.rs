@@ -14,3 +14,4 @@ pub mod organisation;
 pub mod relationship;
 pub mod setting;
 pub mod user;
+pub mod xpm_connection;
