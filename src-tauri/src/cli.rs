@@ -11,6 +11,12 @@
 //! structuregram mfa confirm --username U [--code C]             prints the recovery codes, once
 //! structuregram mfa disable --username U [--code C]
 //! structuregram mfa status --username U
+//! structuregram xero settings [--client-id ID] [--ports P,P] [--base URL]
+//! structuregram xero connect --username U [--code C] [--tenant NAME]   prints the URL, waits
+//! structuregram xero status | xero test --username U | xero disconnect --username U
+//! structuregram xpm groups [--refresh --username U] [--json]
+//! structuregram xpm link --xpm-group <uuid|name> (--new | --group <id|name>) --username U
+//! structuregram xpm unlink --group <id|name> --username U
 //! ```
 //! `--data-dir` (or `STRUCTUREGRAM_DATA_DIR`) and `--demo` work with every subcommand. Commands
 //! that open a user's vault read the password from `STRUCTUREGRAM_PASSWORD`, else from the first
@@ -24,6 +30,8 @@ macro_rules! outln {
         writeln!(std::io::stdout(), $($arg)*)?
     }};
 }
+
+pub mod xero;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -109,6 +117,18 @@ pub enum Command {
         #[command(subcommand)]
         command: MfaCommand,
     },
+    /// The connection to Xero XPM.
+    Xero {
+        /// What to do with the connection.
+        #[command(subcommand)]
+        command: xero::XeroCommand,
+    },
+    /// XPM client groups: the catalog and links.
+    Xpm {
+        /// What to do with XPM groups.
+        #[command(subcommand)]
+        command: xero::XpmCommand,
+    },
 }
 
 /// `structuregram user …`
@@ -179,10 +199,10 @@ pub enum MfaCommand {
 }
 
 /// Standard input, read a line at a time as answers are needed.
-struct Answers(std::io::StdinLock<'static>);
+pub(crate) struct Answers(std::io::StdinLock<'static>);
 
 impl Answers {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(std::io::stdin().lock())
     }
 
@@ -196,14 +216,14 @@ impl Answers {
         Ok(line)
     }
 
-    fn password(&mut self) -> anyhow::Result<Secret> {
+    pub(crate) fn password(&mut self) -> anyhow::Result<Secret> {
         match std::env::var(PASSWORD_ENV) {
             Ok(p) if !p.is_empty() => Ok(Secret::new(p)),
             _ => Ok(Secret::new(self.line("password")?)),
         }
     }
 
-    fn code(&mut self, given: &Option<String>) -> anyhow::Result<String> {
+    pub(crate) fn code(&mut self, given: &Option<String>) -> anyhow::Result<String> {
         match given {
             Some(code) => Ok(code.clone()),
             None => self.line("code"),
@@ -301,6 +321,8 @@ pub async fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
         }
         Command::Org { command } => run_org(&state, org, command).await?,
         Command::Mfa { command } => run_mfa(&state, command).await?,
+        Command::Xero { command } => xero::run_xero(&state, org, command).await?,
+        Command::Xpm { command } => xero::run_xpm(&state, org, command).await?,
     }
     Ok(())
 }

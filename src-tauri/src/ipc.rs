@@ -20,6 +20,11 @@ pub enum ErrorCode {
     MfaCodeRequired,
     /// Nobody is signed in (signed out or locked): show the sign-in page.
     SignedOut,
+    /// Xero or XPM refused, failed or could not be reached; the message says what happened and
+    /// what to do next (connect again, reconnect, wait for the call limit). Nothing was saved.
+    Xero,
+    /// The Xero connection expired or was revoked: offer *Reconnect*.
+    ReconnectRequired,
     /// Anything else; the details are in the log.
     Internal,
 }
@@ -45,6 +50,10 @@ impl From<structuregram_core::Error> for IpcError {
             E::MfaCodeRequired => ErrorCode::MfaCodeRequired,
             // Wrong password, wrong code, locked out: the message says what to do.
             E::InvalidCredentials | E::InvalidCode | E::LockedOut { .. } => ErrorCode::Validation,
+            E::Xero(structuregram_core::xero::XeroError::ReconnectRequired) => {
+                ErrorCode::ReconnectRequired
+            }
+            E::Xero(_) | E::XpmCall { .. } => ErrorCode::Xero,
             _ => ErrorCode::Internal,
         };
         let message = match code {

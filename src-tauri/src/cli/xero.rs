@@ -1,0 +1,364 @@
+//! The headless Xero commands: `structuregram xero …` (settings, connect, status, test,
+//! disconnect) and `structuregram xpm …` (the group catalog and links), for scripts and tests.
+//!
+//! Integration actions need what the window needs: the user's password (to open the vault that
+//! holds the tokens; `STRUCTUREGRAM_PASSWORD` or the first line of standard input) and a
+//! two-factor code (`--code` or the next line), which verifies this one-command session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Subcommand;
+use structuregram_core::discovery::{self, CatalogFilter};
+use structuregram_core::links;
+use structuregram_core::xero::{self, Completion, Connector, XeroContext, XeroSettings};
+use structuregram_core::{gate, groups, OrgId};
+
+use super::Answers;
+use crate::state::AppState;
+use crate::vault;
+
+/// `structuregram xero …`
+#[derive(Debug, Subcommand)]
+pub enum XeroCommand {
+    /// Show the Xero settings, or change them (no secrets are among them).
+    Settings {
+        /// Your Xero app's client id (a PKCE app: there is no client secret).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Loopback ports for the callback, comma-separated, each registered with your Xero app
+        /// as `http://localhost:<port>/callback`.
+        #[arg(long, value_delimiter = ',')]
+        ports: Option<Vec<u16>>,
+        /// One base URL for Xero's login, identity and API hosts (a simulator, for testing).
+        #[arg(long, value_name = "URL")]
+        base: Option<String>,
+    },
+    /// Connect this organisation to Xero XPM: prints Xero's sign-in URL, then waits for the
+    /// browser to come back on the loopback port.
+    Connect {
+        /// The StructureGram user connecting (needs two-factor authentication).
+        #[arg(long)]
+        username: String,
+        /// A code from the user's authenticator app (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+        /// When the consent covers several practices: which (name or tenant id).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Minutes to wait for the browser.
+        #[arg(long, default_value_t = 10)]
+        wait_minutes: u64,
+    },
+    /// Show the connection's state (no password needed).
+    Status,
+    /// *Test Organisation API*: one light XPM call.
+    Test {
+        /// The StructureGram user.
+        #[arg(long)]
+        username: String,
+        /// A code from the authenticator app (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Revoke the connection at Xero and forget its tokens; groups, links and mappings stay.
+    Disconnect {
+        /// The StructureGram user.
+        #[arg(long)]
+        username: String,
+        /// A code from the authenticator app (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
+}
+
+/// `structuregram xpm …`
+#[derive(Debug, Subcommand)]
+pub enum XpmCommand {
+    /// List the XPM client groups (the cached catalog; `--refresh` reads XPM first).
+    Groups {
+        /// Re-read the groups from XPM first (needs --username and a code).
+        #[arg(long, requires = "username")]
+        refresh: bool,
+        /// The StructureGram user (for --refresh).
+        #[arg(long)]
+        username: Option<String>,
+        /// A code from the authenticator app (for --refresh; else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Link an XPM client group to a new or an existing StructureGram group (never syncs).
+    Link {
+        /// The XPM group's UUID or exact name.
+        #[arg(long, value_name = "UUID_OR_NAME")]
+        xpm_group: String,
+        /// Create a StructureGram group named after the XPM group.
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        new: bool,
+        /// The existing StructureGram group's id or exact name.
+        #[arg(long, value_name = "ID_OR_NAME")]
+        group: Option<String>,
+        /// The StructureGram user.
+        #[arg(long)]
+        username: String,
+        /// A code from the authenticator app (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Remove a group's link (its entities and mappings stay).
+    Unlink {
+        /// The StructureGram group's id or exact name.
+        #[arg(long, value_name = "ID_OR_NAME")]
+        group: String,
+        /// The StructureGram user.
+        #[arg(long)]
+        username: String,
+        /// A code from the authenticator app (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
+}
+
+/// A signed-in, two-factor-verified one-command session.
+struct Verified {
+    ctx: XeroContext,
+    session: gate::Session,
+}
+
+async fn verify(
+    state: &AppState,
+    org: OrgId,
+    username: &str,
+    code: &Option<String>,
+) -> anyhow::Result<Verified> {
+    let mut answers = Answers::new();
+    let password = answers.password()?;
+    let code = answers.code(code)?;
+    let signed_in = vault::sign_in(&state.db, &state.data_dir, username, &password).await?;
+    let secrets: Arc<dyn structuregram_core::secrets::SecretStore> = Arc::new(signed_in.vault);
+    let mut session = signed_in.session;
+    gate::verify_session(&state.db, secrets.as_ref(), &mut session, &code, Utc::now()).await?;
+    Ok(Verified {
+        ctx: XeroContext {
+            db: state.db.clone(),
+            secrets,
+            org,
+            user: signed_in.user.id,
+        },
+        session,
+    })
+}
+
+async fn connector(state: &AppState) -> anyhow::Result<Connector> {
+    Ok(Connector::new(xero::load_settings(&state.db).await?)?)
+}
+
+/// Runs `structuregram xero …`.
+///
+/// # Errors
+/// Whatever the step fails with, in the user's words (the guide's for connecting).
+pub async fn run_xero(state: &AppState, org: OrgId, command: &XeroCommand) -> anyhow::Result<()> {
+    match command {
+        XeroCommand::Settings {
+            client_id,
+            ports,
+            base,
+        } => {
+            let mut settings = xero::load_settings(&state.db).await?;
+            let changed = client_id.is_some() || ports.is_some() || base.is_some();
+            if let Some(base) = base {
+                let id = settings.client_id.clone();
+                settings = XeroSettings {
+                    redirect_ports: settings.redirect_ports.clone(),
+                    ..XeroSettings::with_base(id, base)
+                };
+            }
+            if let Some(id) = client_id {
+                settings.client_id.clone_from(id);
+            }
+            if let Some(ports) = ports {
+                settings.redirect_ports.clone_from(ports);
+            }
+            if changed {
+                settings.validate()?;
+                xero::save_settings(&state.db, &settings).await?;
+            }
+            outln!("{}", serde_json::to_string_pretty(&settings)?);
+        }
+        XeroCommand::Connect {
+            username,
+            code,
+            tenant,
+            wait_minutes,
+        } => {
+            let v = verify(state, org, username, code).await?;
+            let connector = connector(state).await?;
+            let attempt = connector.begin(v.ctx.clone(), &v.session).await?;
+            eprintln!("Open this address in a browser, sign in to Xero and allow access:");
+            outln!("{}", attempt.authorize_url);
+            std::io::Write::flush(&mut std::io::stdout())?;
+            let mut completion = connector
+                .wait(Duration::from_secs(wait_minutes * 60))
+                .await?;
+            loop {
+                completion = match completion {
+                    Completion::Connected { tenant } => {
+                        eprintln!("Connected to \u{201c}{}\u{201d}.", tenant.tenant_name);
+                        let client = connector.client();
+                        let session = connector.session(&v.ctx).await?;
+                        match discovery::refresh(&state.db, org, &client, &session, Utc::now())
+                            .await
+                        {
+                            Ok(c) => eprintln!("Found {} XPM client groups.", c.rows.len()),
+                            Err(e) => eprintln!("Connected, but discovering groups failed: {e}"),
+                        }
+                        break;
+                    }
+                    Completion::ChooseTenant { tenants } => {
+                        let Some(wanted) = tenant else {
+                            let names: Vec<_> =
+                                tenants.iter().map(|t| t.tenant_name.as_str()).collect();
+                            connector.cancel().await;
+                            anyhow::bail!(
+                                "You gave access to several practices ({}). Connect again with --tenant NAME.",
+                                names.join(", ")
+                            );
+                        };
+                        let chosen = tenants
+                            .iter()
+                            .find(|t| &t.tenant_id == wanted || &t.tenant_name == wanted)
+                            .ok_or_else(|| {
+                                anyhow::anyhow!("No practice called {wanted} was in this consent.")
+                            })?;
+                        connector.choose_tenant(&chosen.tenant_id, false).await?
+                    }
+                    Completion::ConfirmSwitch { previous, chosen } => {
+                        connector.cancel().await;
+                        anyhow::bail!(
+                            "This organisation was connected to \u{201c}{}\u{201d}; you chose \u{201c}{}\u{201d}. Its linked groups would mix two practices' data: unlink them first, or connect as a user of the first practice.",
+                            previous.tenant_name,
+                            chosen.tenant_name
+                        );
+                    }
+                };
+            }
+        }
+        XeroCommand::Status => {
+            let status = xero::status(&state.db, org).await?;
+            outln!("{}", serde_json::to_string_pretty(&status)?);
+        }
+        XeroCommand::Test { username, code } => {
+            let v = verify(state, org, username, code).await?;
+            let outcome = connector(state).await?.test(&v.ctx, &v.session).await?;
+            outln!("{}", serde_json::to_string_pretty(&outcome)?);
+        }
+        XeroCommand::Disconnect { username, code } => {
+            let v = verify(state, org, username, code).await?;
+            let outcome = connector(state)
+                .await?
+                .disconnect(&v.ctx, &v.session)
+                .await?;
+            eprintln!("{}", outcome.message);
+        }
+    }
+    Ok(())
+}
+
+/// Runs `structuregram xpm …`.
+///
+/// # Errors
+/// As the core services say: a refused link names the rule; a failed refresh keeps the catalog.
+pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyhow::Result<()> {
+    let now = Utc::now();
+    match command {
+        XpmCommand::Groups {
+            refresh,
+            username,
+            code,
+            json,
+        } => {
+            if *refresh {
+                let username = username.as_deref().unwrap_or_default();
+                let v = verify(state, org, username, code).await?;
+                let connector = connector(state).await?;
+                let session = connector.session(&v.ctx).await?;
+                discovery::refresh(&state.db, org, &connector.client(), &session, now).await?;
+            }
+            let catalog = discovery::catalog(&state.db, org, &CatalogFilter::default()).await?;
+            if *json {
+                outln!("{}", serde_json::to_string_pretty(&catalog)?);
+            } else if catalog.rows.is_empty() {
+                outln!("No XPM groups known. Connect with `structuregram xero connect`, then `structuregram xpm groups --refresh`.");
+            } else {
+                outln!("{:<36}  {:<40} LINKED TO", "XPM UUID", "NAME");
+                for r in catalog.rows {
+                    outln!(
+                        "{:<36}  {:<40} {}",
+                        r.xpm_uuid,
+                        r.name,
+                        r.linked_group_name.unwrap_or_else(|| "-".into())
+                    );
+                }
+            }
+        }
+        XpmCommand::Link {
+            xpm_group,
+            new,
+            group,
+            username,
+            code,
+        } => {
+            let v = verify(state, org, username, code).await?;
+            gate::require_integration_session(&state.db, &v.session).await?;
+            let uuid = find_xpm_group(state, org, xpm_group).await?;
+            let link = if *new {
+                links::link_new(&state.db, org, &uuid, now).await?
+            } else {
+                let name = group.as_deref().unwrap_or_default();
+                let g = groups::find(&state.db, org, name).await?;
+                links::link_existing(&state.db, org, &uuid, g.id, now).await?
+            };
+            eprintln!(
+                "Linked the XPM group \u{201c}{}\u{201d} to \u{201c}{}\u{201d} (id {}).",
+                link.xpm_name.as_deref().unwrap_or(&link.xpm_uuid),
+                link.group_name,
+                link.group_id
+            );
+        }
+        XpmCommand::Unlink {
+            group,
+            username,
+            code,
+        } => {
+            let v = verify(state, org, username, code).await?;
+            gate::require_integration_session(&state.db, &v.session).await?;
+            let g = groups::find(&state.db, org, group).await?;
+            links::unlink(&state.db, org, g.id, now).await?;
+            eprintln!(
+                "Unlinked \u{201c}{}\u{201d}; its entities and mappings are unchanged.",
+                g.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The catalog row named by UUID or exact name.
+async fn find_xpm_group(state: &AppState, org: OrgId, wanted: &str) -> anyhow::Result<String> {
+    let catalog = discovery::catalog(&state.db, org, &CatalogFilter::default()).await?;
+    let lowered = wanted.trim().to_lowercase();
+    let matches: Vec<_> = catalog
+        .rows
+        .iter()
+        .filter(|r| r.xpm_uuid == lowered || r.name == wanted.trim())
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.xpm_uuid.clone()),
+        [] => anyhow::bail!("No XPM group {wanted} is in the catalog. Run `structuregram xpm groups --refresh` and use a name or UUID it lists."),
+        _ => anyhow::bail!("Several XPM groups are called {wanted}: use the UUID instead."),
+    }
+}
