@@ -393,9 +393,24 @@ pub async fn update(
     input: &EntityInput,
     now: DateTime<Utc>,
 ) -> Result<Entity> {
-    let clean = normalise_input(input)?;
     let txn = db.begin().await?;
-    let row = get_row(&txn, org, id).await?;
+    update_in(&txn, org, cipher, id, input, now).await?;
+    let entity = get(&txn, org, id).await?;
+    txn.commit().await?;
+    Ok(entity)
+}
+
+/// Validates and applies an update inside the caller's transaction (also used by the XPM pull).
+pub(crate) async fn update_in<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    cipher: &TfnCipher,
+    id: i32,
+    input: &EntityInput,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let clean = normalise_input(input)?;
+    let row = get_row(db, org, id).await?;
     if row.kind != input.kind {
         return Err(Error::Validation(format!(
             "An entity's type cannot change ({} to {}); create a new entity instead.",
@@ -405,11 +420,9 @@ pub async fn update(
     }
     let mut active = row.into_active_model();
     apply(&mut active, &clean, cipher, now);
-    let row = active.update(&txn).await?;
-    audit::record(&txn, org, "update", "entity", Some(id), &row.name, now).await?;
-    let entity = get(&txn, org, id).await?;
-    txn.commit().await?;
-    Ok(entity)
+    let row = active.update(db).await?;
+    audit::record(db, org, "update", "entity", Some(id), &row.name, now).await?;
+    Ok(())
 }
 
 /// Deletes an entity with its memberships and every relationship it is part of.

@@ -55,6 +55,53 @@ pub enum Error {
     /// do next. The UI branches on the [`crate::xero::XeroError`] kind (reconnect, choose again).
     #[error("{0}")]
     Xero(#[from] crate::xero::XeroError),
+    /// A call to XPM failed. `message` says what happened and what to do next (reconnect, wait
+    /// for the call limit, try again); the UI branches on `source` (`Unauthorized`/`Forbidden`
+    /// → reconnect, `RateLimited` → wait). Nothing was written locally.
+    #[error("{message}")]
+    XpmCall {
+        /// The user-facing message.
+        message: String,
+        /// What the XPM client reported.
+        #[source]
+        source: xpm::Error,
+    },
+}
+
+impl Error {
+    /// Wraps an XPM client error with a message for the user; `action` names what was being
+    /// done, e.g. "Refreshing the XPM group list".
+    pub fn xpm(action: &str, source: xpm::Error) -> Self {
+        let next = match &source {
+            xpm::Error::Unauthorized { .. } => {
+                "Xero no longer accepts this connection's sign-in. Reconnect to Xero under Integrations and try again.".to_owned()
+            }
+            xpm::Error::Forbidden { .. } => {
+                "the practice no longer lets StructureGram read its clients. Reconnect to Xero under Integrations and try again.".to_owned()
+            }
+            xpm::Error::RateLimited { retry_after, .. } => match retry_after {
+                Some(wait) => format!(
+                    "XPM's call limit was reached. Try again in {} minute(s).",
+                    wait.as_secs().div_ceil(60).max(1)
+                ),
+                None => "XPM's call limit was reached. Try again in a minute.".to_owned(),
+            },
+            xpm::Error::Api { description } => {
+                format!("XPM refused the request (\u{201c}{description}\u{201d}). Check the group in XPM and try again.")
+            }
+            xpm::Error::Timeout | xpm::Error::Transport(_) | xpm::Error::Server { .. } => {
+                format!("XPM could not be reached ({source}). Check the internet connection and try again.")
+            }
+            xpm::Error::MalformedResponse { detail } => format!(
+                "XPM sent a response StructureGram could not read ({detail}). Try again; if it keeps happening, report it."
+            ),
+            other => format!("{other}. Try again."),
+        };
+        Error::XpmCall {
+            message: format!("{action} failed: {next}"),
+            source,
+        }
+    }
 }
 
 /// Shorthand for results of core operations.

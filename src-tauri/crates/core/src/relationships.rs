@@ -213,15 +213,28 @@ pub async fn update(
     input: &RelationshipInput,
     now: DateTime<Utc>,
 ) -> Result<Relationship> {
-    let input = clean(input);
     let txn = db.begin().await?;
-    let row = get_row(&txn, org, id).await?;
-    validate(&txn, org, &input, Some(id)).await?;
+    let updated = update_in(&txn, org, id, input, now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Validates and applies an update inside the caller's transaction (also used by the XPM pull).
+pub(crate) async fn update_in<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    id: i32,
+    input: &RelationshipInput,
+    now: DateTime<Utc>,
+) -> Result<Relationship> {
+    let input = clean(input);
+    let row = get_row(db, org, id).await?;
+    validate(db, org, &input, Some(id)).await?;
     let mut active = row.into_active_model();
     fill(&mut active, &input, now);
-    let row = active.update(&txn).await?;
+    let row = active.update(db).await?;
     audit::record(
-        &txn,
+        db,
         org,
         "update",
         "relationship",
@@ -230,11 +243,14 @@ pub async fn update(
         now,
     )
     .await?;
-    txn.commit().await?;
     Ok(to_relationship(row))
 }
 
-async fn get_row<C: ConnectionTrait>(db: &C, org: OrgId, id: i32) -> Result<relationship::Model> {
+pub(crate) async fn get_row<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    id: i32,
+) -> Result<relationship::Model> {
     relationship::Entity::find_by_id(id)
         .filter(relationship::Column::OrganisationId.eq(org.0))
         .one(db)
