@@ -130,8 +130,9 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
                 }
             }
             app.deep_link().on_open_url(move |event| {
-                tracing::info!(urls = ?event.urls().len(), "deep link received");
-                for url in event.urls() {
+                let urls = event.urls();
+                tracing::info!(urls = urls.len(), "deep link received");
+                for url in urls {
                     xero::handle_deep_link(connector.clone(), url.to_string());
                 }
             });

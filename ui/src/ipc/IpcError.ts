@@ -8,6 +8,8 @@ const CODES: readonly ErrorCode[] = [
   "mfaRequired",
   "mfaCodeRequired",
   "signedOut",
+  "xero",
+  "reconnectRequired",
   "internal",
 ];
 
@@ -57,7 +59,7 @@ export function errorMessage(error: unknown): string {
 export function errorHint(error: unknown): string {
   switch (IpcError.from(error).code) {
     case "validation":
-      return "Correct the highlighted details and try again.";
+      return "Correct the details and try again.";
     case "conflict":
       return "Choose a different value and try again.";
     case "notFound":
@@ -68,6 +70,10 @@ export function errorHint(error: unknown): string {
       return "Enter a code from your authenticator app to continue.";
     case "signedOut":
       return "Sign in again to continue.";
+    case "xero":
+      return "Nothing was changed here. Follow the message above, then try again.";
+    case "reconnectRequired":
+      return "Open Account → Integrations and reconnect to Xero XPM; your groups and links are kept.";
     case "internal":
       return "Try again; if it keeps happening, restart StructureGram.";
   }
