@@ -3,4 +3,4 @@
 /**
  * What kind of failure the UI is looking at. Add a code only when the UI branches on it.
  */
-export type ErrorCode = "validation" | "notFound" | "conflict" | "mfaRequired" | "mfaCodeRequired" | "signedOut" | "internal";
+export type ErrorCode = "validation" | "notFound" | "conflict" | "mfaRequired" | "mfaCodeRequired" | "signedOut" | "xero" | "reconnectRequired" | "internal";
