@@ -1,7 +1,8 @@
 //! Issue 5 in the real window: create the account and organisation, turn on two-factor
 //! authentication with a code computed from the key the page shows (as an authenticator app
 //! would), see the recovery codes, sign out and in, and meet the two-factor prompt before an
-//! integration action. Also: the webview is granted no Stronghold permission.
+//! integration action; afterwards no file in the data folder holds the password, the key or a
+//! recovery code in plain text. Also: the webview is granted no Stronghold permission.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -68,12 +69,41 @@ async fn account_two_factor_and_the_integration_prompt_in_the_window() -> Result
         let _ = app.screenshot("accounts-failure").await;
     }
     app.close().await;
-    outcome
+    let secrets = outcome?;
+    assert_no_plaintext(data.path(), &secrets)
+}
+
+/// No file in the data folder — the SQLite database with its WAL, the TFN key, the vault
+/// snapshot — holds any of `secrets` in plain text.
+fn assert_no_plaintext(dir: &std::path::Path, secrets: &[String]) -> Result<()> {
+    let mut files = 0;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&path)?;
+            for secret in secrets {
+                ensure!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} holds a secret in plain text",
+                    path.display()
+                );
+            }
+        }
+    }
+    ensure!(files >= 2, "the database and the vault were searched");
+    Ok(())
 }
 
 // Waits are long where the vault is written or opened: each write re-encrypts the snapshot
 // (age/scrypt, about a second on an idle machine, many more on a busy build machine).
-async fn walk(app: &AppSession) -> Result<()> {
+/// Returns the secrets the walk saw (password, manual key, recovery codes).
+async fn walk(app: &AppSession) -> Result<Vec<String>> {
     // First run: a fresh data folder asks for the account and the organisation.
     app.wait_for("[data-testid=signup-organisation]", 60)
         .await
@@ -163,5 +193,7 @@ async fn walk(app: &AppSession) -> Result<()> {
         .context("after the code, the gate lets the action through")?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     app.screenshot("accounts-05-gate-passed").await?;
-    Ok(())
+    let mut secrets = vec![PASSWORD.to_owned(), key.trim().to_owned()];
+    secrets.extend(codes.iter().map(|c| c.trim().to_owned()));
+    Ok(secrets)
 }
