@@ -7,6 +7,11 @@
 //! moment they are made — the enrolment key (QR, manual key, `otpauth://` URI) and the ten
 //! recovery codes. Never a password, a vault key, a token, or a TOTP secret after enrolment.
 //!
+//! Commands that check a code hold the session's write lock until they finish, so this window's
+//! code checks run one at a time: the replay check reads the last accepted step and then writes
+//! it, and two interleaved checks of the same code must not both pass. (Data commands wait for
+//! the lock meanwhile; a vault write takes about a second.)
+//!
 //! Refusals here (a wrong password, a wrong code, the gate asking for a code) are part of the
 //! normal flow, so they are logged at `info`, not `error`.
 
