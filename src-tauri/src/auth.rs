@@ -6,6 +6,14 @@
 //! What crosses IPC: usernames, organisation names, two-factor *state*, and — once, at the
 //! moment they are made — the enrolment key (QR, manual key, `otpauth://` URI) and the ten
 //! recovery codes. Never a password, a vault key, a token, or a TOTP secret after enrolment.
+//!
+//! Commands that check a code hold the session's write lock until they finish, so this window's
+//! code checks run one at a time: the replay check reads the last accepted step and then writes
+//! it, and two interleaved checks of the same code must not both pass. (Data commands wait for
+//! the lock meanwhile; a vault write takes about a second.)
+//!
+//! Refusals here (a wrong password, a wrong code, the gate asking for a code) are part of the
+//! normal flow, so they are logged at `info`, not `error`.
 
 use std::sync::Arc;
 
@@ -216,7 +224,7 @@ async fn start_session(state: &AppState, username: &str, password: &Secret) -> C
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "info", Debug))]
 pub async fn auth_status(state: State<'_, AppState>) -> CmdResult<AuthStatus> {
     let current = state.session.read().await.clone();
     status_of(&state, current.as_ref()).await
@@ -224,7 +232,7 @@ pub async fn auth_status(state: State<'_, AppState>) -> CmdResult<AuthStatus> {
 
 // The password is never logged: skip(password).
 #[tauri::command]
-#[tracing::instrument(skip(state, password), err(Debug))]
+#[tracing::instrument(skip(state, password), err(level = "info", Debug))]
 pub async fn sign_up(
     state: State<'_, AppState>,
     username: String,
@@ -246,7 +254,7 @@ pub async fn sign_up(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state, password), err(Debug))]
+#[tracing::instrument(skip(state, password), err(level = "info", Debug))]
 pub async fn sign_in(
     state: State<'_, AppState>,
     username: String,
@@ -259,7 +267,7 @@ pub async fn sign_in(
 
 /// Drops the session and, with it, the open vault.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "info", Debug))]
 pub async fn sign_out(state: State<'_, AppState>) -> CmdResult<AuthStatus> {
     *state.session.write().await = None;
     *state.locked_username.lock().await = None;
@@ -268,7 +276,7 @@ pub async fn sign_out(state: State<'_, AppState>) -> CmdResult<AuthStatus> {
 
 /// Signs out but remembers the username, so unlocking needs only the password.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "info", Debug))]
 pub async fn lock(state: State<'_, AppState>) -> CmdResult<AuthStatus> {
     let previous = state.session.write().await.take();
     *state.locked_username.lock().await = previous.map(|s| s.user.username);
@@ -276,7 +284,7 @@ pub async fn lock(state: State<'_, AppState>) -> CmdResult<AuthStatus> {
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "info", Debug))]
 pub async fn create_organisation(
     state: State<'_, AppState>,
     name: String,
@@ -292,7 +300,7 @@ pub async fn create_organisation(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "info", Debug))]
 pub async fn switch_organisation(
     state: State<'_, AppState>,
     organisation_id: i32,
@@ -308,7 +316,7 @@ pub async fn switch_organisation(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "info", Debug))]
 pub async fn mfa_status(state: State<'_, AppState>) -> CmdResult<MfaState> {
     let s = state.signed_in().await?;
     let status = mfa::status(&state.db, s.user.id, Utc::now()).await?;
@@ -328,7 +336,7 @@ pub async fn mfa_status(state: State<'_, AppState>) -> CmdResult<MfaState> {
 
 /// Starts enrolment; the only response that carries the new TOTP key (to its owner, once).
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "info", Debug))]
 pub async fn mfa_begin_enrolment(state: State<'_, AppState>) -> CmdResult<MfaEnrolment> {
     let s = state.signed_in().await?;
     let e = mfa::enrol(&state.db, s.vault.as_ref(), s.user.id).await?;
@@ -342,7 +350,7 @@ pub async fn mfa_begin_enrolment(state: State<'_, AppState>) -> CmdResult<MfaEnr
 /// Confirms enrolment with a code and returns the ten recovery codes, the only time they are
 /// shown. The session is not verified by it: the gate asks for a (newer) code.
 #[tauri::command]
-#[tracing::instrument(skip(state, code), err(Debug))]
+#[tracing::instrument(skip(state, code), err(level = "info", Debug))]
 pub async fn mfa_confirm(state: State<'_, AppState>, code: String) -> CmdResult<Vec<String>> {
     let mut guard = state.session.write().await;
     let current = guard.as_mut().ok_or_else(sign_in_first)?;
@@ -360,7 +368,7 @@ pub async fn mfa_confirm(state: State<'_, AppState>, code: String) -> CmdResult<
 
 /// Turns two-factor authentication off (needs a code); the session is no longer verified.
 #[tauri::command]
-#[tracing::instrument(skip(state, code), err(Debug))]
+#[tracing::instrument(skip(state, code), err(level = "info", Debug))]
 pub async fn mfa_disable(state: State<'_, AppState>, code: String) -> CmdResult<()> {
     let mut guard = state.session.write().await;
     let current = guard.as_mut().ok_or_else(sign_in_first)?;
@@ -379,7 +387,7 @@ pub async fn mfa_disable(state: State<'_, AppState>, code: String) -> CmdResult<
 
 /// Verifies this app session with a code (the prompt before integration actions).
 #[tauri::command]
-#[tracing::instrument(skip(state, code), err(Debug))]
+#[tracing::instrument(skip(state, code), err(level = "info", Debug))]
 pub async fn verify_session(state: State<'_, AppState>, code: String) -> CmdResult<CodeAccepted> {
     let mut guard = state.session.write().await;
     let current = guard.as_mut().ok_or_else(sign_in_first)?;
@@ -397,7 +405,7 @@ pub async fn verify_session(state: State<'_, AppState>, code: String) -> CmdResu
 
 /// The integration gate every Xero action runs first: 2FA on and this session verified.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "info", Debug))]
 pub async fn integration_gate(state: State<'_, AppState>) -> CmdResult<()> {
     let s = state.signed_in().await?;
     Ok(gate::require_integration_session(&state.db, &s.session).await?)

@@ -129,3 +129,49 @@ pub fn default_data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
         .join(crate::IDENTIFIER)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_new_window_starts_signed_out_and_creates_no_organisation_for_first_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(dir.path(), false).await.unwrap();
+        let err = state.signed_in().await.unwrap_err();
+        assert_eq!(
+            err.code,
+            ErrorCode::SignedOut,
+            "data commands refuse until someone signs in"
+        );
+        assert!(err.message.starts_with("Sign in first"));
+        assert_eq!(
+            accounts::default_organisation(&state.db).await.unwrap(),
+            None,
+            "first run asks for the organisation's name"
+        );
+        let org = state.device_organisation().await.unwrap();
+        let again = state.device_organisation().await.unwrap();
+        assert_eq!(org, again, "the command line's organisation is made once");
+        assert_eq!(
+            accounts::default_organisation(&state.db)
+                .await
+                .unwrap()
+                .map(|o| o.name),
+            Some(CLI_DEFAULT_ORGANISATION.to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn the_demo_has_its_organisation_for_the_first_account_to_join() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(dir.path(), true).await.unwrap();
+        assert_eq!(
+            accounts::default_organisation(&state.db)
+                .await
+                .unwrap()
+                .map(|o| o.name),
+            Some(demo::ORGANISATION_NAME.to_owned())
+        );
+    }
+}

@@ -173,6 +173,97 @@ impl AppSession {
         Ok(())
     }
 
+    /// Clicks the element matching `css`, waiting up to 20 s for it.
+    ///
+    /// # Errors
+    /// When it does not appear or cannot be clicked.
+    pub async fn click_css(&self, css: &str) -> Result<()> {
+        let element = self.wait_for(css, 20).await?;
+        self.click(&element)
+            .await
+            .with_context(|| format!("clicking {css}"))
+    }
+
+    /// Replaces the text of the input matching `css` with `text`, waiting up to 20 s for it.
+    ///
+    /// # Errors
+    /// When it does not appear or does not take the keys.
+    pub async fn fill(&self, css: &str, text: &str) -> Result<()> {
+        let input = self.wait_for(css, 20).await?;
+        input
+            .clear()
+            .await
+            .with_context(|| format!("clearing {css}"))?;
+        input
+            .send_keys(text)
+            .await
+            .with_context(|| format!("typing into {css}"))
+    }
+
+    /// The rendered text of the first element matching `css`, waiting up to `secs` for it to
+    /// show some.
+    ///
+    /// # Errors
+    /// When nothing matching shows text in time.
+    pub async fn text_of(&self, css: &str, secs: u64) -> Result<String> {
+        let texts = self.visible_texts(css, secs).await?;
+        Ok(texts.into_iter().next().unwrap_or_default())
+    }
+
+    /// First run: creates the account on the "Create your account" page and waits until the
+    /// app opens signed in. Where the data folder has no organisation yet (not the demo), it
+    /// names one after the user.
+    ///
+    /// # Errors
+    /// When the page does not appear, or the app does not open signed in within 120 s (deriving
+    /// the vault key and opening the vault take seconds, more on a busy machine).
+    pub async fn sign_up(&self, username: &str, password: &str) -> Result<()> {
+        self.sign_up_in(username, password, &format!("{username} practice"))
+            .await
+    }
+
+    /// Like [`AppSession::sign_up`], naming the organisation (used only when the form asks).
+    ///
+    /// # Errors
+    /// As for [`AppSession::sign_up`].
+    pub async fn sign_up_in(
+        &self,
+        username: &str,
+        password: &str,
+        organisation: &str,
+    ) -> Result<()> {
+        self.fill("[data-testid=signup-username]", username).await?;
+        self.fill("[data-testid=signup-password]", password).await?;
+        self.fill("[data-testid=signup-confirm]", password).await?;
+        if !self
+            .texts("[data-testid=signup-organisation]")
+            .await?
+            .is_empty()
+        {
+            self.fill("[data-testid=signup-organisation]", organisation)
+                .await?;
+        }
+        self.click_css("[data-testid=signup-submit]").await?;
+        self.wait_for("[data-testid=user-menu]", 120)
+            .await
+            .context("the app did not open signed in after creating the account")?;
+        Ok(())
+    }
+
+    /// Signs in on the sign-in page (its username may be prefilled) and waits for the app.
+    ///
+    /// # Errors
+    /// When the page does not appear, or the app does not open signed in within 120 s.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<()> {
+        self.fill("[data-testid=signin-username]", username).await?;
+        self.fill("[data-testid=signin-password]", password).await?;
+        self.click_css("[data-testid=signin-submit]").await?;
+        self.wait_for("[data-testid=user-menu]", 120)
+            .await
+            .context("the app did not open signed in")?;
+        Ok(())
+    }
+
     /// Saves a PNG screenshot as `tests/screenshots/<name>.png`.
     ///
     /// # Errors

@@ -31,6 +31,8 @@ async fn demo_group_diagram_shows_entities_labels_and_respects_the_as_at_date() 
 }
 
 async fn walk(app: &AppSession) -> Result<()> {
+    // First run of the demo: the new account joins the demo practice.
+    app.sign_up("demo-user", "demo password").await?;
     app.wait_for("[data-testid=group-row]", 60).await?;
     let rows = app.texts("[data-testid=group-row]").await?;
     for name in [

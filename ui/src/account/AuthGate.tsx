@@ -91,6 +91,9 @@ export function SignUpPage({ status }: { status: AuthStatus }) {
       rememberUsername(next);
       invalidate.sessionChanged(queryClient, next);
     },
+    // If the account was made but not opened (or made elsewhere meanwhile), the re-read status
+    // is no longer first run and the sign-in page takes over.
+    onError: () => void queryClient.invalidateQueries({ queryKey: queryKeys.auth }),
   });
 
   const submit = (event: FormEvent) => {

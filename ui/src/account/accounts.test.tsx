@@ -97,6 +97,33 @@ describe("sign-in", () => {
   });
 });
 
+describe("organisations", () => {
+  it("creates a new organisation from the header menu and switches back", async () => {
+    const backend = new MockBackend();
+    renderApp(backend);
+    expect(await screen.findByTestId("active-organisation")).toHaveTextContent(MOCK_ORGANISATION);
+    await userEvent.click(screen.getByTestId("user-menu"));
+    await userEvent.click(await screen.findByTestId("new-organisation"));
+    await userEvent.type(await screen.findByTestId("new-organisation-name"), "Second Practice");
+    await userEvent.click(screen.getByTestId("new-organisation-submit"));
+    await waitFor(() =>
+      expect(screen.getByTestId("active-organisation")).toHaveTextContent("Second Practice"),
+    );
+
+    await userEvent.click(screen.getByTestId("user-menu"));
+    const items = await screen.findAllByTestId("organisation-item");
+    expect(items.map((i) => i.textContent)).toEqual([
+      expect.stringContaining(MOCK_ORGANISATION),
+      expect.stringContaining("Second Practice"),
+    ]);
+    await userEvent.click(items[0] as HTMLElement);
+    await waitFor(() =>
+      expect(screen.getByTestId("active-organisation")).toHaveTextContent(MOCK_ORGANISATION),
+    );
+    expect(backend.calls.find((c) => c.method === "switchOrganisation")?.args).toEqual([1]);
+  });
+});
+
 describe("Account → Security", () => {
   it("enrols with a code and shows the ten recovery codes once", async () => {
     const backend = new MockBackend();
