@@ -535,6 +535,19 @@ async fn fetch(
             }
         }
     }
+    // Clients that open review items are about: read them again so their decisions can be
+    // carried out (keyword matches and removed members need no read).
+    let mut item_outside: Vec<String> = Vec::new();
+    let member_set: HashSet<&String> = members.iter().collect();
+    for uuid in open_item_clients(db, org, link.group_id).await? {
+        if member_set.contains(&uuid) {
+            if !read.contains_key(&uuid) && !to_get.contains(&uuid) {
+                to_get.push(uuid);
+            }
+        } else if !mapped.contains(&uuid) && !item_outside.contains(&uuid) {
+            item_outside.push(uuid);
+        }
+    }
     let mut total = *calls + to_get.len() as u32;
     let mut members_read = read.len() as u32;
     for uuid in &to_get {
@@ -548,7 +561,6 @@ async fn fetch(
         members_read += 1;
     }
     // Related clients outside the group that we cannot resolve from the database.
-    let member_set: HashSet<&String> = members.iter().collect();
     let mut outside: Vec<String> = Vec::new();
     for c in read.values() {
         for r in c.relationships.iter().flatten() {
@@ -567,11 +579,19 @@ async fn fetch(
         })
         .collect();
     let mut related_read = 0;
-    if options.outside == OutsidePolicy::Import {
-        let need: Vec<String> = outside
-            .into_iter()
-            .filter(|u| by_list.contains_key(u) || !mapped.contains(u))
-            .collect();
+    {
+        let mut need: Vec<String> = match options.outside {
+            OutsidePolicy::Import => outside
+                .into_iter()
+                .filter(|u| by_list.contains_key(u) || !mapped.contains(u))
+                .collect(),
+            OutsidePolicy::Flag => Vec::new(),
+        };
+        for u in item_outside {
+            if !need.contains(&u) {
+                need.push(u);
+            }
+        }
         total += need.iter().filter(|u| !by_list.contains_key(*u)).count() as u32;
         for uuid in need {
             let c = match by_list.get(&uuid) {
@@ -607,6 +627,41 @@ async fn fetch(
             calls: *calls,
         },
     ))
+}
+
+/// XPM client UUIDs that the group's open review items need read again: the ends of
+/// relationship items, the client of type, duplicate and invalid-client items, and flagged
+/// outside clients the user chose to create.
+async fn open_item_clients(
+    db: &DatabaseConnection,
+    org: OrgId,
+    group_id: i32,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for row in review_item::Entity::find()
+        .filter(review_item::Column::OrganisationId.eq(org.0))
+        .filter(review_item::Column::GroupId.eq(group_id))
+        .filter(review_item::Column::State.ne(ReviewState::Resolved.as_str()))
+        .all(db)
+        .await?
+    {
+        let item = crate::review::to_item(row);
+        let uuids = match item.kind {
+            ReviewKind::KeywordMatch | ReviewKind::MemberRemoved => vec![],
+            ReviewKind::OutsideClient if item.decision != Some(Decision::CreateNew) => vec![],
+            _ => vec![
+                item.payload.xpm_uuid,
+                item.payload.from_uuid,
+                item.payload.to_uuid,
+            ],
+        };
+        for u in uuids.into_iter().flatten() {
+            if !out.contains(&u) {
+                out.push(u);
+            }
+        }
+    }
+    Ok(out)
 }
 
 async fn get(client: &xpm::XpmClient, session: &xpm::Session, uuid: &str) -> Result<Client> {
