@@ -370,6 +370,7 @@ pub async fn pull(
             raised: HashSet::new(),
             items: HashMap::new(),
             maps: HashMap::new(),
+            read: HashSet::new(),
         };
         apply
             .run(incoming, &members, options.outside)
@@ -647,7 +648,9 @@ async fn open_item_clients(
     {
         let item = crate::review::to_item(row);
         let uuids = match item.kind {
-            ReviewKind::KeywordMatch | ReviewKind::MemberRemoved => vec![],
+            ReviewKind::KeywordMatch | ReviewKind::MemberRemoved | ReviewKind::HoldingClass => {
+                vec![]
+            }
             ReviewKind::OutsideClient if item.decision != Some(Decision::CreateNew) => vec![],
             _ => vec![
                 item.payload.xpm_uuid,
@@ -990,6 +993,8 @@ struct Apply<'a> {
     items: HashMap<String, review_item::Model>,
     /// XPM client UUID → mapping.
     maps: HashMap<String, xpm_client_map::Model>,
+    /// XPM clients read by this run.
+    read: HashSet<String>,
 }
 
 impl Apply<'_> {
@@ -1008,6 +1013,7 @@ impl Apply<'_> {
             .map(|i| (i.item_key.clone(), i))
             .collect();
         self.maps = self.load_maps().await?;
+        self.read = incoming.iter().map(|i| i.uuid.clone()).collect();
         let rules = structures::load_rules(self.txn, self.org).await?;
 
         // Entities.
@@ -1111,6 +1117,16 @@ impl Apply<'_> {
         subject: String,
         payload: ReviewPayload,
     ) -> Result<()> {
+        if self.items.get(&key).is_some_and(|i| {
+            ReviewState::parse(&i.state) == ReviewState::Resolved
+                && i.decision
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    == Some(Decision::Keep)
+        }) {
+            // "Keep" means: do not ask again.
+            return Ok(());
+        }
         self.raised.insert(key.clone());
         let payload_json = serde_json::to_string(&payload).expect("payload serialises");
         match self.items.get(&key) {
@@ -1163,8 +1179,26 @@ impl Apply<'_> {
             {
                 continue;
             }
-            // A keyword match stays open until the user confirms it.
-            if row.kind == ReviewKind::KeywordMatch.as_str() && row.decision.is_none() {
+            // Only items this run looked at again can be found to have gone away.
+            let item = crate::review::to_item(row.clone());
+            let p = &item.payload;
+            let was_read = |u: &Option<String>| u.as_ref().is_some_and(|u| self.read.contains(u));
+            let evaluated = match item.kind {
+                ReviewKind::MemberRemoved => true,
+                // A keyword match stays open until the user confirms it.
+                ReviewKind::KeywordMatch => item.decision.is_some(),
+                ReviewKind::OutsideClient => p
+                    .xpm_uuid
+                    .as_ref()
+                    .is_some_and(|u| self.maps.contains_key(u)),
+                ReviewKind::Relationship | ReviewKind::HoldingClass => {
+                    was_read(&p.from_uuid) || was_read(&p.to_uuid)
+                }
+                ReviewKind::EntityType | ReviewKind::Duplicate | ReviewKind::InvalidClient => {
+                    was_read(&p.xpm_uuid)
+                }
+            };
+            if !evaluated {
                 continue;
             }
             let mut active = row.clone().into_active_model();
@@ -1401,16 +1435,6 @@ impl Apply<'_> {
             .collect();
         for map in gone {
             let key = format!("removed:{}", map.xpm_uuid);
-            let resolved_keep = self.items.get(&key).is_some_and(|i| {
-                ReviewState::parse(&i.state) == ReviewState::Resolved
-                    && i.decision
-                        .as_deref()
-                        .and_then(|d| serde_json::from_str(d).ok())
-                        == Some(Decision::Keep)
-            });
-            if resolved_keep {
-                continue;
-            }
             match self.decision(&key) {
                 Some(Decision::RemoveFromGroup) => {
                     group_member::Entity::delete_many()
@@ -1562,7 +1586,11 @@ impl Apply<'_> {
             .one(self.txn)
             .await?;
         let result = match &existing {
-            Some(map) if map.values_hash.as_deref() == Some(values_hash.as_str()) => return Ok(()),
+            Some(map) if map.values_hash.as_deref() == Some(values_hash.as_str()) => {
+                return self
+                    .holding_class(f, map.relationship_id, kind, &subject)
+                    .await;
+            }
             Some(map) => {
                 // Keep what only StructureGram holds (share class, label).
                 let row = relationships::get_row(self.txn, self.org, map.relationship_id).await?;
@@ -1634,7 +1662,52 @@ impl Apply<'_> {
                 .await?;
             }
         }
-        Ok(())
+        self.holding_class(f, rel_id, kind, &subject).await
+    }
+
+    /// XPM has no share or unit class (product-spec §8.4, §8.11), so a holding imported without
+    /// one raises a *needs input* item: set the class (done at once by [`crate::review::decide`])
+    /// or keep it unset. A class set here is never overwritten by a pull.
+    async fn holding_class(
+        &mut self,
+        f: &Fact,
+        rel_id: i32,
+        kind: RelationshipKind,
+        subject: &str,
+    ) -> Result<()> {
+        if !matches!(
+            kind,
+            RelationshipKind::Shareholder | RelationshipKind::Unitholder
+        ) {
+            return Ok(());
+        }
+        let row = relationships::get_row(self.txn, self.org, rel_id).await?;
+        if row.share_class.is_some() {
+            return Ok(());
+        }
+        self.raise(
+            format!("class:{}", f.key),
+            ReviewKind::HoldingClass,
+            ReviewState::NeedsInput,
+            subject.to_owned(),
+            ReviewPayload {
+                from_uuid: Some(f.from.clone()),
+                to_uuid: Some(f.to.clone()),
+                relationship_kind: Some(kind),
+                relationship_id: Some(rel_id),
+                label: Some(f.labels.join(" / ")),
+                reason: format!(
+                    "XPM does not record the {} class. Enter it (e.g. Ordinary), or keep it unset.",
+                    if kind == RelationshipKind::Unitholder {
+                        "unit"
+                    } else {
+                        "share"
+                    }
+                ),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     /// An unmapped local relationship stating the same fact (same type and ends; Spouse either

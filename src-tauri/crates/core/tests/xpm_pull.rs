@@ -311,15 +311,24 @@ async fn first_pull_creates_the_structure_and_a_second_pull_changes_nothing() {
 
     assert_eq!(s.rels(g).await, fernhill_relationships());
 
-    // Review: two keyword matches (ready, flagged) and Zoë's unknown structure.
+    // Review: two keyword matches (ready, flagged); Zoë's unknown structure and the two
+    // shareholdings' classes (XPM has none) need input.
     assert_eq!(
         (
             report.review.ready,
             report.review.needs_input,
             report.review.waiting
         ),
-        (2, 1, 0)
+        (2, 3, 0)
     );
+    let classes: Vec<_> = s
+        .items(g)
+        .await
+        .into_iter()
+        .filter(|i| i.kind == ReviewKind::HoldingClass)
+        .map(|i| i.subject)
+        .collect();
+    assert_eq!(classes.len(), 2, "{classes:?}");
     let zoe = s.item(g, ReviewKind::EntityType, "Sole Trader").await;
     assert_eq!(zoe.state, ReviewState::NeedsInput);
     let kw = s.item(g, ReviewKind::KeywordMatch, TRUST).await;
@@ -503,7 +512,11 @@ async fn unknown_structure_needs_input_and_a_remembered_rule_maps_it_next_time()
     let report = s.pull(g).await;
     assert_eq!(report.counts.entities_created, 1);
     assert_eq!(s.entity("Pat Trader").await.kind, EntityKind::Individual);
-    assert_eq!(report.review.needs_input, 0);
+    assert!(s
+        .items(g)
+        .await
+        .iter()
+        .all(|i| i.kind != ReviewKind::EntityType));
 }
 
 #[tokio::test]
@@ -912,4 +925,104 @@ async fn pulling_needs_a_link() {
         "{err:?}"
     );
     let _ = discovery::catalog(&s.db, s.org, &CatalogFilter::default()).await;
+}
+
+#[tokio::test]
+async fn a_holding_class_is_set_or_kept_unset_and_survives_later_pulls() {
+    let s = setup().await;
+    let g = s.link(FERNHILL_GROUP).await;
+    s.pull(g).await;
+    let rowan = s.item(g, ReviewKind::HoldingClass, "Rowan Fernhill").await;
+    let maeve = s.item(g, ReviewKind::HoldingClass, MAE).await;
+    assert_eq!(
+        rowan.payload.relationship_kind,
+        Some(RelationshipKind::Shareholder)
+    );
+    s.decide(
+        rowan.id,
+        Decision::SetShareClass {
+            share_class: " Ordinary ".into(),
+        },
+    )
+    .await;
+    s.decide(maeve.id, Decision::Keep).await;
+    // Carried out at once: no pull needed.
+    let class_of = |rels: Vec<structuregram_core::model::Relationship>, id: i32| {
+        rels.into_iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.details.share_class)
+    };
+    let rels = relationships::list_for_group(&s.db, s.org, g)
+        .await
+        .unwrap();
+    assert_eq!(
+        class_of(rels, rowan.payload.relationship_id.unwrap()).as_deref(),
+        Some("Ordinary")
+    );
+    assert!(s
+        .items(g)
+        .await
+        .iter()
+        .all(|i| i.kind != ReviewKind::HoldingClass));
+
+    // XPM ends Rowan's shareholding; a full pull updates the dates and keeps the class, and
+    // does not ask about Maeve's class again.
+    s.admin()
+        .end_relationship(
+            TENANT,
+            "00000000-aaaa-4bbb-8ccc-000000000102",
+            "2025-06-30".parse().unwrap(),
+        )
+        .unwrap();
+    let report = s
+        .try_pull(
+            g,
+            &PullOptions {
+                full: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.counts.relationships_updated, 1);
+    let rels = relationships::list_for_group(&s.db, s.org, g)
+        .await
+        .unwrap();
+    let holding = rels
+        .iter()
+        .find(|r| r.id == rowan.payload.relationship_id.unwrap())
+        .unwrap();
+    assert_eq!(holding.details.end_date, d("2025-06-30"));
+    assert_eq!(holding.details.share_class.as_deref(), Some("Ordinary"));
+    assert!(s
+        .items(g)
+        .await
+        .iter()
+        .all(|i| i.kind != ReviewKind::HoldingClass));
+}
+
+#[tokio::test]
+async fn unlinking_keeps_the_mappings_so_linking_again_and_pulling_duplicates_nothing() {
+    let s = setup().await;
+    let g = s.link(FERNHILL_GROUP).await;
+    s.pull(g).await;
+    let before = s.names(None).await;
+    let rels_before = s.rels(g).await;
+    links::unlink(&s.db, s.org, g, s.admin().now())
+        .await
+        .unwrap();
+    assert_eq!(s.names(None).await, before, "entities stay");
+    assert_eq!(s.rels(g).await, rels_before, "relationships stay");
+
+    links::link_existing(&s.db, s.org, FERNHILL_GROUP, g, s.admin().now())
+        .await
+        .unwrap();
+    // A new link has never been pulled: every member is read again, and matched by mapping.
+    let report = s.pull(g).await;
+    assert_eq!(report.plan.strategy, FetchStrategy::PerClient);
+    assert_eq!(report.counts.entities_created, 0);
+    assert_eq!(report.counts.relationships_created, 0);
+    assert_eq!(report.counts.entities_updated, 0);
+    assert_eq!(s.names(None).await, before);
+    assert_eq!(s.rels(g).await, rels_before);
 }
