@@ -278,6 +278,29 @@ fn hash<T: Serialize>(value: &T) -> String {
         .collect()
 }
 
+/// A unique index refusing a write means another pull (or a link or an edit) saved the same
+/// clients at the same moment: say so, rather than showing a database error.
+fn clash(e: Error) -> Error {
+    match &e {
+        Error::Db(db)
+            if matches!(
+                db.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Error::Conflict(
+                "Another pull saved some of these clients at the same time, so this one changed nothing. Pull again."
+                    .into(),
+            )
+        }
+        Error::Db(db) if crate::links::is_busy(db) => Error::Conflict(
+            "Another change to the database was being saved at the same moment, so this pull changed nothing. Pull again."
+                .into(),
+        ),
+        _ => e,
+    }
+}
+
 fn call_failed(action: &str, e: xpm::Error) -> Error {
     Error::xpm(action, e)
 }
@@ -380,6 +403,7 @@ pub async fn pull(
     let counts = match applied {
         Ok(counts) => counts,
         Err(e) => {
+            let e = clash(e);
             txn.rollback().await?;
             runs::finish(
                 db,
