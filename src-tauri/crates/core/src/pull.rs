@@ -564,12 +564,12 @@ async fn fetch(
     // carried out (keyword matches and removed members need no read).
     let mut item_outside: Vec<String> = Vec::new();
     let member_set: HashSet<&String> = members.iter().collect();
-    for uuid in open_item_clients(db, org, link.group_id).await? {
+    for (uuid, outside_ok) in open_item_clients(db, org, link.group_id).await? {
         if member_set.contains(&uuid) {
             if !read.contains_key(&uuid) && !to_get.contains(&uuid) {
                 to_get.push(uuid);
             }
-        } else if !mapped.contains(&uuid) && !item_outside.contains(&uuid) {
+        } else if outside_ok && !mapped.contains(&uuid) && !item_outside.contains(&uuid) {
             item_outside.push(uuid);
         }
     }
@@ -661,8 +661,8 @@ async fn open_item_clients(
     db: &DatabaseConnection,
     org: OrgId,
     group_id: i32,
-) -> Result<Vec<String>> {
-    let mut out = Vec::new();
+) -> Result<Vec<(String, bool)>> {
+    let mut out: Vec<(String, bool)> = Vec::new();
     for row in review_item::Entity::find()
         .filter(review_item::Column::OrganisationId.eq(org.0))
         .filter(review_item::Column::GroupId.eq(group_id))
@@ -671,20 +671,25 @@ async fn open_item_clients(
         .await?
     {
         let item = crate::review::to_item(row);
+        // (client, whether it may be read even if it is outside the group)
         let uuids = match item.kind {
             ReviewKind::KeywordMatch | ReviewKind::MemberRemoved | ReviewKind::HoldingClass => {
                 vec![]
             }
             ReviewKind::OutsideClient if item.decision != Some(Decision::CreateNew) => vec![],
-            _ => vec![
-                item.payload.xpm_uuid,
-                item.payload.from_uuid,
-                item.payload.to_uuid,
+            // A relationship's ends are re-read only as members: an outside end is read when
+            // the outside client itself is wanted (imported, or chosen to be created).
+            ReviewKind::Relationship => vec![
+                (item.payload.from_uuid, false),
+                (item.payload.to_uuid, false),
             ],
+            _ => vec![(item.payload.xpm_uuid, true)],
         };
-        for u in uuids.into_iter().flatten() {
-            if !out.contains(&u) {
-                out.push(u);
+        for (u, outside_ok) in uuids {
+            if let Some(u) = u {
+                if !out.iter().any(|(o, _)| o == &u) {
+                    out.push((u, outside_ok));
+                }
             }
         }
     }

@@ -1026,3 +1026,96 @@ async fn unlinking_keeps_the_mappings_so_linking_again_and_pulling_duplicates_no
     assert_eq!(s.names(None).await, before);
     assert_eq!(s.rels(g).await, rels_before);
 }
+
+#[tokio::test]
+async fn outside_clients_can_be_flagged_instead_of_imported() {
+    let s = setup().await;
+    let g = s.link(FERNHILL_GROUP).await;
+    let flag = PullOptions {
+        outside: pull::OutsidePolicy::Flag,
+        ..Default::default()
+    };
+    let report = s.try_pull(g, &flag).await.unwrap();
+    // No related gets: 1 group get + 6 member gets.
+    assert_eq!((report.plan.related_read, report.plan.calls), (0, 7));
+    assert_eq!(report.counts.entities_created, 5);
+    assert!(!s.names(None).await.contains(&PART.to_owned()));
+    let part = s.item(g, ReviewKind::OutsideClient, PART).await;
+    s.item(g, ReviewKind::OutsideClient, OLD).await;
+    let waiting = s
+        .item(
+            g,
+            ReviewKind::Relationship,
+            &format!("{ROW} \u{2192} {PART}"),
+        )
+        .await;
+    assert_eq!(waiting.state, ReviewState::Waiting);
+
+    // The user asks for the partnership after all: the next (flagging) pull reads and creates it.
+    s.decide(part.id, Decision::CreateNew).await;
+    let report = s.try_pull(g, &flag).await.unwrap();
+    assert_eq!(report.plan.related_read, 1);
+    assert_eq!(report.counts.entities_created, 1);
+    assert!(
+        s.entity(PART).await.group_ids.is_empty(),
+        "still outside the group"
+    );
+    assert!(s.rels(g).await.contains(&r(
+        ROW,
+        RelationshipKind::Partner,
+        PART,
+        None,
+        Some(50.0),
+        d("2020-01-01"),
+        None
+    )));
+    let open = s.items(g).await;
+    assert!(open.iter().all(|i| i.id != part.id && i.id != waiting.id));
+    assert!(
+        open.iter()
+            .any(|i| i.kind == ReviewKind::OutsideClient && i.subject.contains(OLD)),
+        "the other flagged client is still waiting for a decision"
+    );
+}
+
+#[tokio::test]
+async fn rules_are_listed_and_deleted_and_a_deleted_rule_asks_again() {
+    let s = setup().await;
+    structures::save_rule(
+        &s.db,
+        s.org,
+        "Sole  trader",
+        EntityKind::Company,
+        None,
+        s.admin().now(),
+    )
+    .await
+    .unwrap();
+    let err = structures::save_rule(
+        &s.db,
+        s.org,
+        "Bare",
+        EntityKind::Trust,
+        None,
+        s.admin().now(),
+    )
+    .await
+    .expect_err("a trust rule needs a trust type");
+    assert!(matches!(err, Error::Validation(_)));
+    let rules = structures::list_rules(&s.db, s.org).await.unwrap();
+    assert_eq!(rules.len(), 1);
+    structures::delete_rule(&s.db, s.org, rules[0].id)
+        .await
+        .unwrap();
+    assert!(structures::list_rules(&s.db, s.org)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(matches!(
+        structures::delete_rule(&s.db, s.org, rules[0].id).await,
+        Err(Error::NotFound(_))
+    ));
+    let g = s.link(FERNHILL_GROUP).await;
+    s.pull(g).await;
+    s.item(g, ReviewKind::EntityType, "Sole Trader").await;
+}
