@@ -224,6 +224,8 @@ pub struct PullCounts {
     pub relationships_created: u32,
     /// Relationships updated from XPM.
     pub relationships_updated: u32,
+    /// Relationships deleted because XPM no longer has them (by decision).
+    pub relationships_deleted: u32,
     /// Review items raised or still open after the run.
     pub review_open: u32,
 }
@@ -679,7 +681,7 @@ async fn open_item_clients(
             ReviewKind::OutsideClient if item.decision != Some(Decision::CreateNew) => vec![],
             // A relationship's ends are re-read only as members: an outside end is read when
             // the outside client itself is wanted (imported, or chosen to be created).
-            ReviewKind::Relationship => vec![
+            ReviewKind::Relationship | ReviewKind::RelationshipGone => vec![
                 (item.payload.from_uuid, false),
                 (item.payload.to_uuid, false),
             ],
@@ -1115,7 +1117,95 @@ impl Apply<'_> {
         for fact in &facts {
             self.relationship(fact, &names, &directed).await?;
         }
+        self.gone_relationships(&facts, members, &names).await?;
         self.close_stale_items().await
+    }
+
+    /// Mapped relationships XPM no longer shows on a member record read by this run: a review
+    /// item (delete here too, or keep), never a silent delete.
+    async fn gone_relationships(
+        &mut self,
+        facts: &[Fact],
+        members: &Members,
+        names: &HashMap<String, String>,
+    ) -> Result<()> {
+        let present: HashSet<&str> = facts.iter().map(|f| f.key.as_str()).collect();
+        let maps = xpm_relationship_map::Entity::find()
+            .filter(xpm_relationship_map::Column::OrganisationId.eq(self.org.0))
+            .filter(xpm_relationship_map::Column::TenantId.eq(&self.tenant))
+            .all(self.txn)
+            .await?;
+        for map in maps {
+            if present.contains(map.xpm_key.as_str()) {
+                continue;
+            }
+            let parts: Vec<&str> = map.xpm_key.splitn(3, '|').collect();
+            let [from, _, to] = parts.as_slice() else {
+                continue;
+            };
+            let seen = [from, to].iter().any(|u| {
+                let u = (**u).to_owned();
+                members.uuids.contains(&u) && self.read.contains(&u)
+            });
+            if !seen {
+                continue;
+            }
+            let key = format!("gone:{}", map.xpm_key);
+            match self.decision(&key) {
+                Some(Decision::DeleteHere) => {
+                    let row =
+                        relationships::get_row(self.txn, self.org, map.relationship_id).await?;
+                    xpm_relationship_map::Entity::delete_by_id(map.id)
+                        .exec(self.txn)
+                        .await?;
+                    relationship::Entity::delete_by_id(row.id)
+                        .exec(self.txn)
+                        .await?;
+                    crate::audit::record(
+                        self.txn,
+                        self.org,
+                        "delete",
+                        "relationship",
+                        Some(row.id),
+                        row.kind.label(),
+                        self.now,
+                    )
+                    .await?;
+                    self.counts.relationships_deleted += 1;
+                }
+                Some(Decision::Keep) => {}
+                _ => {
+                    let row =
+                        relationships::get_row(self.txn, self.org, map.relationship_id).await?;
+                    let name = |u: &str| names.get(u).cloned().unwrap_or_else(|| u.to_owned());
+                    let (from_name, to_name) = (name(from), name(to));
+                    self.raise(
+                        key,
+                        ReviewKind::RelationshipGone,
+                        ReviewState::NeedsInput,
+                        format!(
+                            "{from_name} \u{2192} {to_name} ({}) is gone from XPM",
+                            row.kind.label()
+                        ),
+                        ReviewPayload {
+                            from_uuid: Some((*from).to_owned()),
+                            from_name: Some(from_name.clone()),
+                            to_uuid: Some((*to).to_owned()),
+                            to_name: Some(to_name.clone()),
+                            relationship_kind: Some(row.kind),
+                            relationship_id: Some(row.id),
+                            reason: format!(
+                                "XPM no longer shows the {} relationship between {from_name} and {to_name}. Delete it here too, or keep it.",
+                                row.kind.label().to_lowercase()
+                            ),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn load_maps(&self) -> Result<HashMap<String, xpm_client_map::Model>> {
@@ -1220,9 +1310,9 @@ impl Apply<'_> {
                     .xpm_uuid
                     .as_ref()
                     .is_some_and(|u| self.maps.contains_key(u)),
-                ReviewKind::Relationship | ReviewKind::HoldingClass => {
-                    was_read(&p.from_uuid) || was_read(&p.to_uuid)
-                }
+                ReviewKind::Relationship
+                | ReviewKind::HoldingClass
+                | ReviewKind::RelationshipGone => was_read(&p.from_uuid) || was_read(&p.to_uuid),
                 ReviewKind::EntityType | ReviewKind::Duplicate | ReviewKind::InvalidClient => {
                     was_read(&p.xpm_uuid)
                 }
@@ -1253,11 +1343,39 @@ impl Apply<'_> {
         let structure = c.business_structure.value().cloned().unwrap_or_default();
         let values_hash = client_hash(c);
         if let Some(map) = self.maps.get(&inc.uuid).cloned() {
+            let row = entities::get_row(self.txn, self.org, map.entity_id).await?;
+            // An entity's kind cannot change; if XPM's structure now means another kind, say so.
+            if let Some(r) = structures::resolve(rules, &structure).filter(|r| r.kind != row.kind) {
+                let key = format!("kind:{}", inc.uuid);
+                if !self.keep_open(&key) {
+                    self.raise(
+                        key,
+                        ReviewKind::InvalidClient,
+                        ReviewState::NeedsInput,
+                        c.name.clone(),
+                        ReviewPayload {
+                            xpm_uuid: Some(inc.uuid.clone()),
+                            name: Some(c.name.clone()),
+                            business_structure: Some(structure.clone()),
+                            kind: Some(r.kind),
+                            entity_id: Some(row.id),
+                            reason: format!(
+                                "XPM's business structure is now \u{201c}{structure}\u{201d} ({}), but {} is {} {} here, and an entity's type cannot change. Correct the structure in XPM, or create the right entity here and link it; or defer this.",
+                                r.kind.label(),
+                                row.name,
+                                if row.kind == EntityKind::Individual { "an" } else { "a" },
+                                row.kind.label()
+                            ),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                }
+            }
             // Known client: update the entity when XPM's values changed since the last pull.
             if map.values_hash.as_deref() == Some(values_hash.as_str()) {
                 return Ok(());
             }
-            let row = entities::get_row(self.txn, self.org, map.entity_id).await?;
             let input = entity_input(c, row.kind, row.trust_type, Some(input_of(&row)));
             let key = format!("invalid:{}", inc.uuid);
             match entities::update_in(self.txn, self.org, self.cipher, row.id, &input, self.now)

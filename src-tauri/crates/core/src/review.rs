@@ -49,6 +49,8 @@ pub enum ReviewKind {
     /// A shareholding or unitholding imported without a class (XPM has none): set it or keep
     /// it unset. Decided at once, without a pull.
     HoldingClass,
+    /// A relationship imported from XPM that XPM no longer shows: delete it here too, or keep it.
+    RelationshipGone,
 }
 
 impl ReviewKind {
@@ -62,6 +64,7 @@ impl ReviewKind {
             Self::InvalidClient => "invalidClient",
             Self::Relationship => "relationship",
             Self::HoldingClass => "holdingClass",
+            Self::RelationshipGone => "relationshipGone",
         }
     }
 
@@ -74,6 +77,7 @@ impl ReviewKind {
             "outsideClient" => Self::OutsideClient,
             "invalidClient" => Self::InvalidClient,
             "holdingClass" => Self::HoldingClass,
+            "relationshipGone" => Self::RelationshipGone,
             _ => Self::Relationship,
         }
     }
@@ -196,8 +200,11 @@ pub enum Decision {
     /// [`ReviewKind::MemberRemoved`]: remove the entity from this group (it is not deleted).
     RemoveFromGroup,
     /// [`ReviewKind::MemberRemoved`]: keep it in the group; [`ReviewKind::HoldingClass`]:
-    /// keep the class unset. Either way, do not ask again.
+    /// keep the class unset; [`ReviewKind::RelationshipGone`]: keep the relationship. Either
+    /// way, do not ask again.
     Keep,
+    /// [`ReviewKind::RelationshipGone`]: delete the relationship here too.
+    DeleteHere,
     /// [`ReviewKind::HoldingClass`]: the share or unit class, e.g. "Ordinary".
     SetShareClass {
         /// The class.
@@ -315,6 +322,7 @@ fn allowed(kind: ReviewKind, decision: &Decision) -> bool {
             | (K::OutsideClient, D::CreateNew)
             | (K::MemberRemoved, D::RemoveFromGroup | D::Keep)
             | (K::HoldingClass, D::SetShareClass { .. } | D::Keep)
+            | (K::RelationshipGone, D::DeleteHere | D::Keep)
             | (K::Relationship, D::ImportAs { .. })
     )
 }
@@ -362,6 +370,7 @@ pub async fn decide(
                 ReviewKind::InvalidClient => "fix the client in XPM and pull again, or defer",
                 ReviewKind::Relationship => "choose the type and direction to import",
                 ReviewKind::HoldingClass => "enter the class, or keep it unset",
+                ReviewKind::RelationshipGone => "delete it here too, or keep it",
             }
         )));
     }

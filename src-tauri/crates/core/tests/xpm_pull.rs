@@ -1119,3 +1119,72 @@ async fn rules_are_listed_and_deleted_and_a_deleted_rule_asks_again() {
     s.pull(g).await;
     s.item(g, ReviewKind::EntityType, "Sole Trader").await;
 }
+
+#[tokio::test]
+async fn a_relationship_gone_from_xpm_and_a_changed_kind_are_reviewed_not_applied_silently() {
+    let s = setup().await;
+    let g = s.link(FERNHILL_GROUP).await;
+    s.pull(g).await;
+    // In XPM: Maeve's shareholding is deleted, and the trustee company is recast as a trust.
+    s.admin()
+        .delete_relationship(TENANT, "00000000-aaaa-4bbb-8ccc-000000000103")
+        .unwrap();
+    s.admin()
+        .set_client_field(TENANT, NOMINEES, "BusinessStructure", Some("Trust"))
+        .unwrap();
+    let full = PullOptions {
+        full: true,
+        ..Default::default()
+    };
+    let report = s.try_pull(g, &full).await.unwrap();
+    assert_eq!(
+        report.counts.relationships_deleted, 0,
+        "never a silent delete"
+    );
+    assert_eq!(s.rels(g).await, fernhill_relationships());
+    let gone = s.item(g, ReviewKind::RelationshipGone, MAE).await;
+    assert_eq!(gone.state, ReviewState::NeedsInput);
+    assert_eq!(
+        gone.payload.relationship_kind,
+        Some(RelationshipKind::Shareholder)
+    );
+    let kind = s.item(g, ReviewKind::InvalidClient, NOM).await;
+    assert!(
+        kind.payload.reason.contains("type cannot change"),
+        "{}",
+        kind.payload.reason
+    );
+    assert_eq!(
+        s.entity(NOM).await.kind,
+        EntityKind::Company,
+        "the entity keeps its kind"
+    );
+
+    s.decide(gone.id, Decision::DeleteHere).await;
+    let report = s.try_pull(g, &full).await.unwrap();
+    assert_eq!(report.counts.relationships_deleted, 1);
+    let expected: Vec<Rel> = fernhill_relationships()
+        .into_iter()
+        .filter(|r| !(r.0 == MAE && r.1 == RelationshipKind::Shareholder))
+        .collect();
+    assert_eq!(s.rels(g).await, expected);
+    let open = s.items(g).await;
+    assert!(open.iter().all(|i| i.kind != ReviewKind::RelationshipGone));
+    assert!(
+        open.iter()
+            .all(|i| !(i.kind == ReviewKind::HoldingClass && i.subject.contains(MAE))),
+        "the deleted holding's class question went with it"
+    );
+    // The kind question stays until XPM is corrected.
+    assert!(open.iter().any(|i| i.id == kind.id));
+    s.admin()
+        .set_client_field(
+            TENANT,
+            NOMINEES,
+            "BusinessStructure",
+            Some("Trustee Company"),
+        )
+        .unwrap();
+    s.pull(g).await;
+    assert!(s.items(g).await.iter().all(|i| i.id != kind.id));
+}

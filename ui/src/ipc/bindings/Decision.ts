@@ -26,7 +26,7 @@ remember_as_rule: boolean, } | { "action": "linkExisting",
 /**
  * The existing entity.
  */
-entity_id: number, } | { "action": "createNew" } | { "action": "removeFromGroup" } | { "action": "keep" } | { "action": "setShareClass", 
+entity_id: number, } | { "action": "createNew" } | { "action": "removeFromGroup" } | { "action": "keep" } | { "action": "deleteHere" } | { "action": "setShareClass", 
 /**
  * The class.
  */
