@@ -1188,3 +1188,54 @@ async fn a_relationship_gone_from_xpm_and_a_changed_kind_are_reviewed_not_applie
     s.pull(g).await;
     assert!(s.items(g).await.iter().all(|i| i.id != kind.id));
 }
+
+#[tokio::test]
+async fn a_pull_stopped_halfway_leaves_nothing_behind_and_the_next_one_completes() {
+    let s = setup().await;
+    let g = s.link(FERNHILL_GROUP).await;
+    // Every client read takes 300 ms, so the pull is still reading when it is stopped.
+    s.admin()
+        .inject(FaultKind::Latency { ms: 300 }, 20, Some("client.api/get"));
+    let (db, org, cipher) = (s.db.clone(), s.org, s.cipher.clone());
+    let (client, session, now) = (s.x.client.clone(), s.x.session.clone(), s.admin().now());
+    let task = tokio::spawn(async move {
+        pull::pull(
+            &db,
+            org,
+            &cipher,
+            &client,
+            &session,
+            g,
+            &PullOptions::default(),
+            &PullControl::default(),
+            now,
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    assert!(s
+        .admin()
+        .counters()
+        .per_endpoint
+        .contains_key("GET client.api/get"));
+    assert!(entities::list(&s.db, s.org, None).await.unwrap().is_empty());
+    assert!(s.items(g).await.is_empty());
+    let history = runs::list(&s.db, s.org, Some(g), 5).await.unwrap();
+    assert_eq!(
+        history[0].status,
+        RunStatus::Running,
+        "the stopped run never finished"
+    );
+
+    s.admin().clear_faults();
+    let report = s.pull(g).await;
+    assert_eq!(report.counts.entities_created, 7);
+    assert_eq!(s.rels(g).await, fernhill_relationships());
+    let history = runs::list(&s.db, s.org, Some(g), 5).await.unwrap();
+    assert_eq!(
+        history.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [RunStatus::Succeeded, RunStatus::Interrupted]
+    );
+}
