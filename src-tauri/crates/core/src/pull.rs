@@ -37,13 +37,21 @@
 //!    come from `NumberOfShares` (Shareholder, Unitholder, Owner), percentages from `Percentage`
 //!    (Partner, Shareholder, Unitholder, Owner), and the start and end dates. Unknown labels,
 //!    ambiguous direction (both sides plain), broken rules (e.g. partner totals over 100%) and
-//!    ends that are not imported become review items — never silent drops.
+//!    ends that are not imported become review items — never silent drops. XPM has no share
+//!    class, so each holding imported without one asks for it; a mapped relationship that XPM
+//!    no longer shows on a re-read member asks whether to delete it here too.
 //! 5. **Apply** in one database transaction: entities (created, or updated when XPM's values
 //!    changed since the last pull), group memberships, relationships, their XPM mappings, the
 //!    review items, the link's last-pull time and the run record. A pull that fails or is
 //!    killed half-way changes nothing; the next one starts clean. A second pull of an unchanged
 //!    group changes nothing. A client that left the XPM group becomes a review item, never a
-//!    delete. XPM's `TaxNumber` is masked, so it is never stored: a stored TFN stays.
+//!    delete; a mapped client whose business structure now means another entity kind becomes a
+//!    review item (an entity's kind cannot change). XPM's `TaxNumber` is masked, so it is never
+//!    stored: a stored TFN stays.
+//!
+//! Re-running the pull after deciding review items ([`crate::review::decide`]) is *Retry with
+//! decisions*: the clients those items are about are read again and the decisions carried out
+//! in that run's transaction. An item closes only when a run looked at its clients again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
