@@ -237,9 +237,17 @@ async fn insert_link<C: ConnectionTrait>(
     .await
 }
 
-/// Runs a linking transaction; if it fails because another link won the race (a unique index,
-/// or SQLite refusing the second writer), answers with the same Conflict a later attempt would
-/// get.
+/// Whether SQLite refused a write because another connection holds the database (it reports
+/// this at once, without waiting, when two transactions both read and then both write).
+pub(crate) fn is_busy(e: &sea_orm::DbErr) -> bool {
+    let m = e.to_string();
+    m.contains("database is locked") || m.contains("database is busy")
+}
+
+/// Runs a linking transaction. If SQLite refuses it because another link is being written at
+/// the same moment, it is run once more (by then the other has committed, so the checks see
+/// it); if it fails because another link won the race (a unique index), the answer is the same
+/// Conflict a later attempt would get.
 async fn linking<F, Fut>(
     db: &DatabaseConnection,
     org: OrgId,
@@ -248,21 +256,26 @@ async fn linking<F, Fut>(
     work: F,
 ) -> Result<i32>
 where
-    F: FnOnce(sea_orm::DatabaseTransaction) -> Fut,
+    F: Fn(sea_orm::DatabaseTransaction) -> Fut,
     Fut: std::future::Future<Output = Result<i32>>,
 {
-    let txn = db.begin().await?;
-    match work(txn).await {
-        Ok(id) => Ok(id),
-        Err(Error::Db(e)) => {
-            let row = catalog_row(db, org, xpm_uuid).await?;
-            match taken(db, org, &row, group_id).await? {
-                Some(conflict) => Err(conflict),
-                None => Err(Error::Db(e)),
+    const ATTEMPTS: usize = 3;
+    for attempt in 1..=ATTEMPTS {
+        let txn = db.begin().await?;
+        match work(txn).await {
+            Ok(id) => return Ok(id),
+            Err(Error::Db(e)) if is_busy(&e) && attempt < ATTEMPTS => continue,
+            Err(Error::Db(e)) => {
+                let row = catalog_row(db, org, xpm_uuid).await?;
+                return match taken(db, org, &row, group_id).await? {
+                    Some(conflict) => Err(conflict),
+                    None => Err(Error::Db(e)),
+                };
             }
+            Err(other) => return Err(other),
         }
-        Err(other) => Err(other),
     }
+    unreachable!("the last attempt returns")
 }
 
 /// Creates a StructureGram group named after the XPM group (made unique with "(XPM)" if the name
@@ -279,18 +292,20 @@ pub async fn link_new(
     now: DateTime<Utc>,
 ) -> Result<GroupLink> {
     let uuid = normalise_uuid(xpm_uuid)?;
-    let key = uuid.clone();
-    let group_id = linking(db, org, &uuid, None, |txn| async move {
-        let row = catalog_row(&txn, org, &key).await?;
-        refuse_missing(&row)?;
-        if let Some(conflict) = taken(&txn, org, &row, None).await? {
-            return Err(conflict);
+    let group_id = linking(db, org, &uuid, None, |txn| {
+        let key = uuid.clone();
+        async move {
+            let row = catalog_row(&txn, org, &key).await?;
+            refuse_missing(&row)?;
+            if let Some(conflict) = taken(&txn, org, &row, None).await? {
+                return Err(conflict);
+            }
+            let name = free_name(&txn, org, &row.name).await?;
+            let g = groups::insert(&txn, org, &name, now).await?;
+            insert_link(&txn, org, &row, g.id, now).await?;
+            txn.commit().await?;
+            Ok(g.id)
         }
-        let name = free_name(&txn, org, &row.name).await?;
-        let g = groups::insert(&txn, org, &name, now).await?;
-        insert_link(&txn, org, &row, g.id, now).await?;
-        txn.commit().await?;
-        Ok(g.id)
     })
     .await?;
     link_of(db, org, group_id)
@@ -321,17 +336,19 @@ pub async fn link_existing(
     now: DateTime<Utc>,
 ) -> Result<GroupLink> {
     let uuid = normalise_uuid(xpm_uuid)?;
-    let key = uuid.clone();
-    linking(db, org, &uuid, Some(group_id), |txn| async move {
-        groups::get(&txn, org, group_id).await?;
-        let row = catalog_row(&txn, org, &key).await?;
-        refuse_missing(&row)?;
-        if let Some(conflict) = taken(&txn, org, &row, Some(group_id)).await? {
-            return Err(conflict);
+    linking(db, org, &uuid, Some(group_id), |txn| {
+        let key = uuid.clone();
+        async move {
+            groups::get(&txn, org, group_id).await?;
+            let row = catalog_row(&txn, org, &key).await?;
+            refuse_missing(&row)?;
+            if let Some(conflict) = taken(&txn, org, &row, Some(group_id)).await? {
+                return Err(conflict);
+            }
+            insert_link(&txn, org, &row, group_id, now).await?;
+            txn.commit().await?;
+            Ok(group_id)
         }
-        insert_link(&txn, org, &row, group_id, now).await?;
-        txn.commit().await?;
-        Ok(group_id)
     })
     .await?;
     link_of(db, org, group_id)

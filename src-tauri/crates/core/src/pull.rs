@@ -37,13 +37,21 @@
 //!    come from `NumberOfShares` (Shareholder, Unitholder, Owner), percentages from `Percentage`
 //!    (Partner, Shareholder, Unitholder, Owner), and the start and end dates. Unknown labels,
 //!    ambiguous direction (both sides plain), broken rules (e.g. partner totals over 100%) and
-//!    ends that are not imported become review items — never silent drops.
+//!    ends that are not imported become review items — never silent drops. XPM has no share
+//!    class, so each holding imported without one asks for it; a mapped relationship that XPM
+//!    no longer shows on a re-read member asks whether to delete it here too.
 //! 5. **Apply** in one database transaction: entities (created, or updated when XPM's values
 //!    changed since the last pull), group memberships, relationships, their XPM mappings, the
 //!    review items, the link's last-pull time and the run record. A pull that fails or is
 //!    killed half-way changes nothing; the next one starts clean. A second pull of an unchanged
 //!    group changes nothing. A client that left the XPM group becomes a review item, never a
-//!    delete. XPM's `TaxNumber` is masked, so it is never stored: a stored TFN stays.
+//!    delete; a mapped client whose business structure now means another entity kind becomes a
+//!    review item (an entity's kind cannot change). XPM's `TaxNumber` is masked, so it is never
+//!    stored: a stored TFN stays.
+//!
+//! Re-running the pull after deciding review items ([`crate::review::decide`]) is *Retry with
+//! decisions*: the clients those items are about are read again and the decisions carried out
+//! in that run's transaction. An item closes only when a run looked at its clients again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -224,6 +232,8 @@ pub struct PullCounts {
     pub relationships_created: u32,
     /// Relationships updated from XPM.
     pub relationships_updated: u32,
+    /// Relationships deleted because XPM no longer has them (by decision).
+    pub relationships_deleted: u32,
     /// Review items raised or still open after the run.
     pub review_open: u32,
 }
@@ -276,6 +286,29 @@ fn hash<T: Serialize>(value: &T) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A unique index refusing a write means another pull (or a link or an edit) saved the same
+/// clients at the same moment: say so, rather than showing a database error.
+fn clash(e: Error) -> Error {
+    match &e {
+        Error::Db(db)
+            if matches!(
+                db.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Error::Conflict(
+                "Another pull saved some of these clients at the same time, so this one changed nothing. Pull again."
+                    .into(),
+            )
+        }
+        Error::Db(db) if crate::links::is_busy(db) => Error::Conflict(
+            "Another change to the database was being saved at the same moment, so this pull changed nothing. Pull again."
+                .into(),
+        ),
+        _ => e,
+    }
 }
 
 fn call_failed(action: &str, e: xpm::Error) -> Error {
@@ -370,6 +403,7 @@ pub async fn pull(
             raised: HashSet::new(),
             items: HashMap::new(),
             maps: HashMap::new(),
+            read: HashSet::new(),
         };
         apply
             .run(incoming, &members, options.outside)
@@ -379,6 +413,7 @@ pub async fn pull(
     let counts = match applied {
         Ok(counts) => counts,
         Err(e) => {
+            let e = clash(e);
             txn.rollback().await?;
             runs::finish(
                 db,
@@ -535,6 +570,19 @@ async fn fetch(
             }
         }
     }
+    // Clients that open review items are about: read them again so their decisions can be
+    // carried out (keyword matches and removed members need no read).
+    let mut item_outside: Vec<String> = Vec::new();
+    let member_set: HashSet<&String> = members.iter().collect();
+    for (uuid, outside_ok) in open_item_clients(db, org, link.group_id).await? {
+        if member_set.contains(&uuid) {
+            if !read.contains_key(&uuid) && !to_get.contains(&uuid) {
+                to_get.push(uuid);
+            }
+        } else if outside_ok && !mapped.contains(&uuid) && !item_outside.contains(&uuid) {
+            item_outside.push(uuid);
+        }
+    }
     let mut total = *calls + to_get.len() as u32;
     let mut members_read = read.len() as u32;
     for uuid in &to_get {
@@ -548,7 +596,6 @@ async fn fetch(
         members_read += 1;
     }
     // Related clients outside the group that we cannot resolve from the database.
-    let member_set: HashSet<&String> = members.iter().collect();
     let mut outside: Vec<String> = Vec::new();
     for c in read.values() {
         for r in c.relationships.iter().flatten() {
@@ -567,11 +614,19 @@ async fn fetch(
         })
         .collect();
     let mut related_read = 0;
-    if options.outside == OutsidePolicy::Import {
-        let need: Vec<String> = outside
-            .into_iter()
-            .filter(|u| by_list.contains_key(u) || !mapped.contains(u))
-            .collect();
+    {
+        let mut need: Vec<String> = match options.outside {
+            OutsidePolicy::Import => outside
+                .into_iter()
+                .filter(|u| by_list.contains_key(u) || !mapped.contains(u))
+                .collect(),
+            OutsidePolicy::Flag => Vec::new(),
+        };
+        for u in item_outside {
+            if !need.contains(&u) {
+                need.push(u);
+            }
+        }
         total += need.iter().filter(|u| !by_list.contains_key(*u)).count() as u32;
         for uuid in need {
             let c = match by_list.get(&uuid) {
@@ -607,6 +662,48 @@ async fn fetch(
             calls: *calls,
         },
     ))
+}
+
+/// XPM client UUIDs that the group's open review items need read again: the ends of
+/// relationship items, the client of type, duplicate and invalid-client items, and flagged
+/// outside clients the user chose to create.
+async fn open_item_clients(
+    db: &DatabaseConnection,
+    org: OrgId,
+    group_id: i32,
+) -> Result<Vec<(String, bool)>> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    for row in review_item::Entity::find()
+        .filter(review_item::Column::OrganisationId.eq(org.0))
+        .filter(review_item::Column::GroupId.eq(group_id))
+        .filter(review_item::Column::State.ne(ReviewState::Resolved.as_str()))
+        .all(db)
+        .await?
+    {
+        let item = crate::review::to_item(row);
+        // (client, whether it may be read even if it is outside the group)
+        let uuids = match item.kind {
+            ReviewKind::KeywordMatch | ReviewKind::MemberRemoved | ReviewKind::HoldingClass => {
+                vec![]
+            }
+            ReviewKind::OutsideClient if item.decision != Some(Decision::CreateNew) => vec![],
+            // A relationship's ends are re-read only as members: an outside end is read when
+            // the outside client itself is wanted (imported, or chosen to be created).
+            ReviewKind::Relationship | ReviewKind::RelationshipGone => vec![
+                (item.payload.from_uuid, false),
+                (item.payload.to_uuid, false),
+            ],
+            _ => vec![(item.payload.xpm_uuid, true)],
+        };
+        for (u, outside_ok) in uuids {
+            if let Some(u) = u {
+                if !out.iter().any(|(o, _)| o == &u) {
+                    out.push((u, outside_ok));
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 async fn get(client: &xpm::XpmClient, session: &xpm::Session, uuid: &str) -> Result<Client> {
@@ -935,6 +1032,8 @@ struct Apply<'a> {
     items: HashMap<String, review_item::Model>,
     /// XPM client UUID → mapping.
     maps: HashMap<String, xpm_client_map::Model>,
+    /// XPM clients read by this run.
+    read: HashSet<String>,
 }
 
 impl Apply<'_> {
@@ -953,6 +1052,7 @@ impl Apply<'_> {
             .map(|i| (i.item_key.clone(), i))
             .collect();
         self.maps = self.load_maps().await?;
+        self.read = incoming.iter().map(|i| i.uuid.clone()).collect();
         let rules = structures::load_rules(self.txn, self.org).await?;
 
         // Entities.
@@ -1025,7 +1125,95 @@ impl Apply<'_> {
         for fact in &facts {
             self.relationship(fact, &names, &directed).await?;
         }
+        self.gone_relationships(&facts, members, &names).await?;
         self.close_stale_items().await
+    }
+
+    /// Mapped relationships XPM no longer shows on a member record read by this run: a review
+    /// item (delete here too, or keep), never a silent delete.
+    async fn gone_relationships(
+        &mut self,
+        facts: &[Fact],
+        members: &Members,
+        names: &HashMap<String, String>,
+    ) -> Result<()> {
+        let present: HashSet<&str> = facts.iter().map(|f| f.key.as_str()).collect();
+        let maps = xpm_relationship_map::Entity::find()
+            .filter(xpm_relationship_map::Column::OrganisationId.eq(self.org.0))
+            .filter(xpm_relationship_map::Column::TenantId.eq(&self.tenant))
+            .all(self.txn)
+            .await?;
+        for map in maps {
+            if present.contains(map.xpm_key.as_str()) {
+                continue;
+            }
+            let parts: Vec<&str> = map.xpm_key.splitn(3, '|').collect();
+            let [from, _, to] = parts.as_slice() else {
+                continue;
+            };
+            let seen = [from, to].iter().any(|u| {
+                let u = (**u).to_owned();
+                members.uuids.contains(&u) && self.read.contains(&u)
+            });
+            if !seen {
+                continue;
+            }
+            let key = format!("gone:{}", map.xpm_key);
+            match self.decision(&key) {
+                Some(Decision::DeleteHere) => {
+                    let row =
+                        relationships::get_row(self.txn, self.org, map.relationship_id).await?;
+                    xpm_relationship_map::Entity::delete_by_id(map.id)
+                        .exec(self.txn)
+                        .await?;
+                    relationship::Entity::delete_by_id(row.id)
+                        .exec(self.txn)
+                        .await?;
+                    crate::audit::record(
+                        self.txn,
+                        self.org,
+                        "delete",
+                        "relationship",
+                        Some(row.id),
+                        row.kind.label(),
+                        self.now,
+                    )
+                    .await?;
+                    self.counts.relationships_deleted += 1;
+                }
+                Some(Decision::Keep) => {}
+                _ => {
+                    let row =
+                        relationships::get_row(self.txn, self.org, map.relationship_id).await?;
+                    let name = |u: &str| names.get(u).cloned().unwrap_or_else(|| u.to_owned());
+                    let (from_name, to_name) = (name(from), name(to));
+                    self.raise(
+                        key,
+                        ReviewKind::RelationshipGone,
+                        ReviewState::NeedsInput,
+                        format!(
+                            "{from_name} \u{2192} {to_name} ({}) is gone from XPM",
+                            row.kind.label()
+                        ),
+                        ReviewPayload {
+                            from_uuid: Some((*from).to_owned()),
+                            from_name: Some(from_name.clone()),
+                            to_uuid: Some((*to).to_owned()),
+                            to_name: Some(to_name.clone()),
+                            relationship_kind: Some(row.kind),
+                            relationship_id: Some(row.id),
+                            reason: format!(
+                                "XPM no longer shows the {} relationship between {from_name} and {to_name}. Delete it here too, or keep it.",
+                                row.kind.label().to_lowercase()
+                            ),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn load_maps(&self) -> Result<HashMap<String, xpm_client_map::Model>> {
@@ -1056,6 +1244,16 @@ impl Apply<'_> {
         subject: String,
         payload: ReviewPayload,
     ) -> Result<()> {
+        if self.items.get(&key).is_some_and(|i| {
+            ReviewState::parse(&i.state) == ReviewState::Resolved
+                && i.decision
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    == Some(Decision::Keep)
+        }) {
+            // "Keep" means: do not ask again.
+            return Ok(());
+        }
         self.raised.insert(key.clone());
         let payload_json = serde_json::to_string(&payload).expect("payload serialises");
         match self.items.get(&key) {
@@ -1108,8 +1306,26 @@ impl Apply<'_> {
             {
                 continue;
             }
-            // A keyword match stays open until the user confirms it.
-            if row.kind == ReviewKind::KeywordMatch.as_str() && row.decision.is_none() {
+            // Only items this run looked at again can be found to have gone away.
+            let item = crate::review::to_item(row.clone());
+            let p = &item.payload;
+            let was_read = |u: &Option<String>| u.as_ref().is_some_and(|u| self.read.contains(u));
+            let evaluated = match item.kind {
+                ReviewKind::MemberRemoved => true,
+                // A keyword match stays open until the user confirms it.
+                ReviewKind::KeywordMatch => item.decision.is_some(),
+                ReviewKind::OutsideClient => p
+                    .xpm_uuid
+                    .as_ref()
+                    .is_some_and(|u| self.maps.contains_key(u)),
+                ReviewKind::Relationship
+                | ReviewKind::HoldingClass
+                | ReviewKind::RelationshipGone => was_read(&p.from_uuid) || was_read(&p.to_uuid),
+                ReviewKind::EntityType | ReviewKind::Duplicate | ReviewKind::InvalidClient => {
+                    was_read(&p.xpm_uuid)
+                }
+            };
+            if !evaluated {
                 continue;
             }
             let mut active = row.clone().into_active_model();
@@ -1135,11 +1351,39 @@ impl Apply<'_> {
         let structure = c.business_structure.value().cloned().unwrap_or_default();
         let values_hash = client_hash(c);
         if let Some(map) = self.maps.get(&inc.uuid).cloned() {
+            let row = entities::get_row(self.txn, self.org, map.entity_id).await?;
+            // An entity's kind cannot change; if XPM's structure now means another kind, say so.
+            if let Some(r) = structures::resolve(rules, &structure).filter(|r| r.kind != row.kind) {
+                let key = format!("kind:{}", inc.uuid);
+                if !self.keep_open(&key) {
+                    self.raise(
+                        key,
+                        ReviewKind::InvalidClient,
+                        ReviewState::NeedsInput,
+                        c.name.clone(),
+                        ReviewPayload {
+                            xpm_uuid: Some(inc.uuid.clone()),
+                            name: Some(c.name.clone()),
+                            business_structure: Some(structure.clone()),
+                            kind: Some(r.kind),
+                            entity_id: Some(row.id),
+                            reason: format!(
+                                "XPM's business structure is now \u{201c}{structure}\u{201d} ({}), but {} is {} {} here, and an entity's type cannot change. Correct the structure in XPM, or create the right entity here and link it; or defer this.",
+                                r.kind.label(),
+                                row.name,
+                                if row.kind == EntityKind::Individual { "an" } else { "a" },
+                                row.kind.label()
+                            ),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                }
+            }
             // Known client: update the entity when XPM's values changed since the last pull.
             if map.values_hash.as_deref() == Some(values_hash.as_str()) {
                 return Ok(());
             }
-            let row = entities::get_row(self.txn, self.org, map.entity_id).await?;
             let input = entity_input(c, row.kind, row.trust_type, Some(input_of(&row)));
             let key = format!("invalid:{}", inc.uuid);
             match entities::update_in(self.txn, self.org, self.cipher, row.id, &input, self.now)
@@ -1346,16 +1590,6 @@ impl Apply<'_> {
             .collect();
         for map in gone {
             let key = format!("removed:{}", map.xpm_uuid);
-            let resolved_keep = self.items.get(&key).is_some_and(|i| {
-                ReviewState::parse(&i.state) == ReviewState::Resolved
-                    && i.decision
-                        .as_deref()
-                        .and_then(|d| serde_json::from_str(d).ok())
-                        == Some(Decision::Keep)
-            });
-            if resolved_keep {
-                continue;
-            }
             match self.decision(&key) {
                 Some(Decision::RemoveFromGroup) => {
                     group_member::Entity::delete_many()
@@ -1507,7 +1741,11 @@ impl Apply<'_> {
             .one(self.txn)
             .await?;
         let result = match &existing {
-            Some(map) if map.values_hash.as_deref() == Some(values_hash.as_str()) => return Ok(()),
+            Some(map) if map.values_hash.as_deref() == Some(values_hash.as_str()) => {
+                return self
+                    .holding_class(f, map.relationship_id, kind, &subject)
+                    .await;
+            }
             Some(map) => {
                 // Keep what only StructureGram holds (share class, label).
                 let row = relationships::get_row(self.txn, self.org, map.relationship_id).await?;
@@ -1579,7 +1817,52 @@ impl Apply<'_> {
                 .await?;
             }
         }
-        Ok(())
+        self.holding_class(f, rel_id, kind, &subject).await
+    }
+
+    /// XPM has no share or unit class (product-spec §8.4, §8.11), so a holding imported without
+    /// one raises a *needs input* item: set the class (done at once by [`crate::review::decide`])
+    /// or keep it unset. A class set here is never overwritten by a pull.
+    async fn holding_class(
+        &mut self,
+        f: &Fact,
+        rel_id: i32,
+        kind: RelationshipKind,
+        subject: &str,
+    ) -> Result<()> {
+        if !matches!(
+            kind,
+            RelationshipKind::Shareholder | RelationshipKind::Unitholder
+        ) {
+            return Ok(());
+        }
+        let row = relationships::get_row(self.txn, self.org, rel_id).await?;
+        if row.share_class.is_some() {
+            return Ok(());
+        }
+        self.raise(
+            format!("class:{}", f.key),
+            ReviewKind::HoldingClass,
+            ReviewState::NeedsInput,
+            subject.to_owned(),
+            ReviewPayload {
+                from_uuid: Some(f.from.clone()),
+                to_uuid: Some(f.to.clone()),
+                relationship_kind: Some(kind),
+                relationship_id: Some(rel_id),
+                label: Some(f.labels.join(" / ")),
+                reason: format!(
+                    "XPM does not record the {} class. Enter it (e.g. Ordinary), or keep it unset.",
+                    if kind == RelationshipKind::Unitholder {
+                        "unit"
+                    } else {
+                        "share"
+                    }
+                ),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     /// An unmapped local relationship stating the same fact (same type and ends; Spouse either

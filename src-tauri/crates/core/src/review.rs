@@ -24,7 +24,7 @@ use crate::db::OrgId;
 use crate::error::{Error, Result};
 use crate::model::{EntityKind, RelationshipKind, TrustType};
 use crate::schema::review_item;
-use crate::{entities, groups, structures};
+use crate::{entities, groups, relationships, structures};
 
 /// What kind of question an item asks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -46,6 +46,11 @@ pub enum ReviewKind {
     /// A relationship that needs a decision: unknown type, ambiguous direction, a broken rule,
     /// or an end that is not imported yet.
     Relationship,
+    /// A shareholding or unitholding imported without a class (XPM has none): set it or keep
+    /// it unset. Decided at once, without a pull.
+    HoldingClass,
+    /// A relationship imported from XPM that XPM no longer shows: delete it here too, or keep it.
+    RelationshipGone,
 }
 
 impl ReviewKind {
@@ -58,6 +63,8 @@ impl ReviewKind {
             Self::OutsideClient => "outsideClient",
             Self::InvalidClient => "invalidClient",
             Self::Relationship => "relationship",
+            Self::HoldingClass => "holdingClass",
+            Self::RelationshipGone => "relationshipGone",
         }
     }
 
@@ -69,6 +76,8 @@ impl ReviewKind {
             "memberRemoved" => Self::MemberRemoved,
             "outsideClient" => Self::OutsideClient,
             "invalidClient" => Self::InvalidClient,
+            "holdingClass" => Self::HoldingClass,
+            "relationshipGone" => Self::RelationshipGone,
             _ => Self::Relationship,
         }
     }
@@ -155,6 +164,8 @@ pub struct ReviewPayload {
     pub to_name: Option<String>,
     /// Relationship: the mapped type, when known.
     pub relationship_kind: Option<RelationshipKind>,
+    /// The relationship concerned, once imported.
+    pub relationship_id: Option<i32>,
     /// The plain-language reason the pull stopped here.
     pub reason: String,
 }
@@ -188,8 +199,17 @@ pub enum Decision {
     CreateNew,
     /// [`ReviewKind::MemberRemoved`]: remove the entity from this group (it is not deleted).
     RemoveFromGroup,
-    /// [`ReviewKind::MemberRemoved`]: keep it in the group; do not ask again.
+    /// [`ReviewKind::MemberRemoved`]: keep it in the group; [`ReviewKind::HoldingClass`]:
+    /// keep the class unset; [`ReviewKind::RelationshipGone`]: keep the relationship. Either
+    /// way, do not ask again.
     Keep,
+    /// [`ReviewKind::RelationshipGone`]: delete the relationship here too.
+    DeleteHere,
+    /// [`ReviewKind::HoldingClass`]: the share or unit class, e.g. "Ordinary".
+    SetShareClass {
+        /// The class.
+        share_class: String,
+    },
     /// [`ReviewKind::Relationship`]: import it as this type, from the client `from_uuid`.
     ImportAs {
         /// Relationship type.
@@ -301,11 +321,15 @@ fn allowed(kind: ReviewKind, decision: &Decision) -> bool {
             | (K::Duplicate, D::LinkExisting { .. } | D::CreateNew)
             | (K::OutsideClient, D::CreateNew)
             | (K::MemberRemoved, D::RemoveFromGroup | D::Keep)
+            | (K::HoldingClass, D::SetShareClass { .. } | D::Keep)
+            | (K::RelationshipGone, D::DeleteHere | D::Keep)
             | (K::Relationship, D::ImportAs { .. })
     )
 }
 
-/// Records a decision on an open item and makes it *ready*; the next pull carries it out.
+/// Records a decision on an open item and makes it *ready*; the next pull carries it out —
+/// except a [`ReviewKind::HoldingClass`] decision, which is carried out at once (the item is
+/// resolved).
 /// "Remember as a rule" (on [`Decision::SetKind`] and [`Decision::Confirm`]) saves the
 /// organisation's rule at once, so colleagues' pulls use it too.
 ///
@@ -345,6 +369,8 @@ pub async fn decide(
                 ReviewKind::MemberRemoved => "remove it from the group or keep it",
                 ReviewKind::InvalidClient => "fix the client in XPM and pull again, or defer",
                 ReviewKind::Relationship => "choose the type and direction to import",
+                ReviewKind::HoldingClass => "enter the class, or keep it unset",
+                ReviewKind::RelationshipGone => "delete it here too, or keep it",
             }
         )));
     }
@@ -393,13 +419,39 @@ pub async fn decide(
                 ));
             }
         }
+        Decision::SetShareClass { share_class } => {
+            let class = share_class.trim();
+            if class.is_empty() {
+                return Err(Error::Validation(
+                    "Enter the class (e.g. Ordinary), or keep it unset.".into(),
+                ));
+            }
+            let id = item.payload.relationship_id.ok_or_else(|| {
+                Error::NotFound("The relationship of this item no longer exists.".into())
+            })?;
+            let row = relationships::get_row(&txn, org, id).await?;
+            let mut input = relationships::to_relationship(row).details;
+            input.share_class = Some(class.to_owned());
+            relationships::update_in(&txn, org, id, &input, now).await?;
+        }
         _ => {}
     }
+    // Holding classes are local facts: carried out here, no pull needed.
+    let done = item.kind == ReviewKind::HoldingClass;
     let mut active = row.into_active_model();
     active.decision = Set(Some(
         serde_json::to_string(decision).expect("decisions serialise"),
     ));
-    active.state = Set(ReviewState::Ready.as_str().to_owned());
+    active.state = Set(if done {
+        ReviewState::Resolved
+    } else {
+        ReviewState::Ready
+    }
+    .as_str()
+    .to_owned());
+    if done {
+        active.resolved_at = Set(Some(now));
+    }
     active.updated_at = Set(now);
     let row = active.update(&txn).await?;
     txn.commit().await?;

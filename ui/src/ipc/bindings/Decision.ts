@@ -26,7 +26,11 @@ remember_as_rule: boolean, } | { "action": "linkExisting",
 /**
  * The existing entity.
  */
-entity_id: number, } | { "action": "createNew" } | { "action": "removeFromGroup" } | { "action": "keep" } | { "action": "importAs", 
+entity_id: number, } | { "action": "createNew" } | { "action": "removeFromGroup" } | { "action": "keep" } | { "action": "deleteHere" } | { "action": "setShareClass", 
+/**
+ * The class.
+ */
+share_class: string, } | { "action": "importAs", 
 /**
  * Relationship type.
  */

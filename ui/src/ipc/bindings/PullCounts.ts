@@ -33,6 +33,10 @@ relationshipsCreated: number,
  */
 relationshipsUpdated: number, 
 /**
+ * Relationships deleted because XPM no longer has them (by decision).
+ */
+relationshipsDeleted: number, 
+/**
  * Review items raised or still open after the run.
  */
 reviewOpen: number, };

@@ -3,4 +3,4 @@
 /**
  * What kind of question an item asks.
  */
-export type ReviewKind = "entityType" | "keywordMatch" | "duplicate" | "memberRemoved" | "outsideClient" | "invalidClient" | "relationship";
+export type ReviewKind = "entityType" | "keywordMatch" | "duplicate" | "memberRemoved" | "outsideClient" | "invalidClient" | "relationship" | "holdingClass" | "relationshipGone";

@@ -61,6 +61,10 @@ toName: string | null,
  */
 relationshipKind: RelationshipKind | null, 
 /**
+ * The relationship concerned, once imported.
+ */
+relationshipId: number | null, 
+/**
  * The plain-language reason the pull stopped here.
  */
 reason: string, };

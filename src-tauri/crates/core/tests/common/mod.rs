@@ -44,6 +44,10 @@ pub async fn xpm() -> Xpm {
     let sim = start(SimConfig::for_tests())
         .await
         .expect("simulator starts");
+    // Tests move the simulator's clock by hours between pulls; token expiry is not what they
+    // test (the connection service owns refreshing), so access tokens last a week here.
+    sim.admin
+        .update_settings(|s| s.access_token_secs = 7 * 24 * 3600);
     let b = &sim.urls.base;
     let mut settings = Settings::new(DEFAULT_CLIENT_ID, REDIRECT).with_urls(b, b, b);
     settings.retry.min_delay = Duration::from_millis(1);
