@@ -9,10 +9,26 @@
 //! XPM sync services — [`discovery`] of XPM client groups, one-to-one group [`links`], the
 //! [`pull`] of a linked group with its [`review`] items and business-structure [`structures`]
 //! rules, and the [`runs`] history — which call XPM through the `xpm` crate's client and never
-//! see tokens. The
+//! see tokens; and the organisation's Xero connection ([`xero`]: OAuth, tenant, tokens, test,
+//! disconnect). The
 //! desktop shell and the command line both call it; neither holds business logic. Services are
 //! plain async functions taking a connection, the organisation and,
 //! where they write, the current time (never read from the clock inside).
+//!
+//! The Xero connection ([`xero`], issue 6) is the one stateful service: a
+//! [`xero::Connector`] per process holds the shared `xpm` client, the pending OAuth attempt
+//! and the refresh locks, and reads time from an injectable clock.
+//!
+//! | Xero API | What |
+//! |---|---|
+//! | `xero::load_settings(db)` / `save_settings(db, &XeroSettings)` | device-wide settings (client id, ports, https forwarder, base URLs, scopes) |
+//! | `Connector::new(settings)` / `with_clock(settings, clock)` / `set_settings(settings)` / `client()` | the service and its shared `XpmClient` |
+//! | `begin(XeroContext, &gate::Session) -> Attempt` | gate, PKCE + state, loopback listener; open `attempt.authorize_url` |
+//! | `complete_authorization(url) -> Completion` | loopback or `structuregram://oauth/callback?…` |
+//! | `choose_tenant(tenant_id, confirm_switch) -> Completion` / `cancel()` / `wait(timeout)` | tenant choice, practice-switch confirmation, awaiting the callback |
+//! | `session(&ctx) -> xpm::Session` / `renew_session(&ctx, &stale)` | a fresh token under the per-organisation refresh lock |
+//! | `test(&ctx, &gate) -> TestOutcome` / `disconnect(&ctx, &gate) -> DisconnectOutcome` | light read; revoke + forget tokens, keep data |
+//! | `xero::status(db, org) -> ConnectionStatus` / `xero::last_tenant(db, org)` | what the Integrations page shows; the practice links refer to |
 
 #![deny(missing_docs)]
 

@@ -804,3 +804,126 @@ fn describe_call_error(e: &xpm::Error) -> String {
         other => format!("The test call failed: {other}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The tenant choice, which the simulator cannot produce (each of its consents covers one
+    //! practice): a consent's tokens are staged as `complete_authorization` leaves them.
+    use super::*;
+    use crate::secrets::MemorySecretStore;
+
+    fn tenant(id: &str, name: &str) -> Tenant {
+        Tenant {
+            tenant_id: id.into(),
+            tenant_name: name.into(),
+        }
+    }
+
+    async fn staged(connector: &Connector, now: DateTime<Utc>) -> XeroContext {
+        let db = crate::db::open_in_memory().await.unwrap();
+        let org = crate::db::ensure_organisation(&db, "Harbour", now)
+            .await
+            .unwrap();
+        let user = crate::accounts::create_user(
+            &db,
+            "ana",
+            &crate::secrets::Secret::new("correct horse"),
+            Some(org),
+            now,
+        )
+        .await
+        .unwrap();
+        let ctx = XeroContext {
+            db,
+            secrets: Arc::new(MemorySecretStore::new()),
+            org,
+            user: user.id,
+        };
+        let (outcome, receiver) = watch::channel(None);
+        *lock(&connector.inner.latest) = Some((7, receiver));
+        *lock(&connector.inner.choice) = Some(Choice {
+            ctx: ctx.clone(),
+            tokens: StoredTokens {
+                tenant_id: "t-north".into(),
+                access_token: "access".into(),
+                refresh_token: Some("refresh".into()),
+                expires_at: now + chrono::Duration::minutes(30),
+            },
+            tenants: vec![
+                tenant("t-north", "North Practice"),
+                tenant("t-south", "South Practice"),
+            ],
+            expires_at: now + chrono::Duration::minutes(ATTEMPT_TTL_MINUTES),
+            outcome,
+        });
+        ctx
+    }
+
+    fn fixed_clock(at: DateTime<Utc>) -> Clock {
+        Arc::new(move || at)
+    }
+
+    #[tokio::test]
+    async fn choosing_one_of_several_practices_stores_that_one() {
+        let now = DateTime::parse_from_rfc3339("2026-11-30T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let connector = Connector::with_clock(XeroSettings::default(), fixed_clock(now)).unwrap();
+        let ctx = staged(&connector, now).await;
+        assert!(
+            matches!(
+                connector.choose_tenant("t-elsewhere", false).await,
+                Err(Error::Validation(_))
+            ),
+            "a practice that was not offered is refused"
+        );
+        let done = connector.choose_tenant("t-south", false).await.unwrap();
+        assert_eq!(
+            done,
+            Completion::Connected {
+                tenant: tenant("t-south", "South Practice")
+            },
+            "the choice stayed open after the bad pick; a first connection needs no confirmation"
+        );
+        assert_eq!(
+            connector.wait(Duration::from_secs(1)).await.unwrap(),
+            done,
+            "a waiter learns the choice's outcome"
+        );
+        let stored = tokens::load(&*ctx.secrets, ctx.org).unwrap().unwrap();
+        assert_eq!(
+            stored.tenant_id, "t-south",
+            "the tokens are for the chosen tenant"
+        );
+        assert!(matches!(
+            super::super::status(&ctx.db, ctx.org).await.unwrap(),
+            ConnectionStatus::Connected { ref tenant_name, .. } if tenant_name == "South Practice"
+        ));
+        assert!(
+            matches!(
+                connector.choose_tenant("t-south", false).await,
+                Err(Error::Xero(XeroError::NoAttempt))
+            ),
+            "a choice is used once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_choice_older_than_ten_minutes_is_refused() {
+        let start = DateTime::parse_from_rfc3339("2026-11-30T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let later =
+            start + chrono::Duration::minutes(ATTEMPT_TTL_MINUTES) + chrono::Duration::seconds(1);
+        let connector = Connector::with_clock(XeroSettings::default(), fixed_clock(later)).unwrap();
+        let ctx = staged(&connector, start).await;
+        assert!(matches!(
+            connector.choose_tenant("t-north", false).await,
+            Err(Error::Xero(XeroError::SecurityValidationFailed))
+        ));
+        assert!(
+            tokens::load(&*ctx.secrets, ctx.org).unwrap().is_none(),
+            "nothing stored"
+        );
+    }
+}

@@ -164,3 +164,18 @@ async fn callback(State(s): State<Served>, uri: Uri) -> (StatusCode, Html<String
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_escapes_names_from_xero_and_links_back_to_the_app() {
+        let Html(html) = page("Connected", "Connected to Zoë & <Søn> \"Quotes\".");
+        assert!(
+            html.contains("Zoë &amp; &lt;Søn&gt;"),
+            "a practice name cannot inject markup: {html}"
+        );
+        assert!(html.contains("href=\"structuregram://open\""));
+    }
+}

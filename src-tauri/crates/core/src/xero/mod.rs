@@ -337,3 +337,51 @@ pub(crate) async fn connection_row<C: sea_orm::ConnectionTrait>(
         .one(db)
         .await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_serialise_with_a_state_tag_in_camel_case() {
+        let at = DateTime::parse_from_rfc3339("2026-11-30T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let json = serde_json::to_value(ConnectionStatus::Connected {
+            tenant_name: "Small Practice".into(),
+            connected_at: at,
+            refresh_expires_at: Some(at + chrono::Duration::days(REFRESH_TOKEN_DAYS)),
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "state": "connected",
+                "tenantName": "Small Practice",
+                "connectedAt": "2026-11-30T01:00:00Z",
+                "refreshExpiresAt": "2027-01-29T01:00:00Z",
+            }),
+            "the UI reads these names; 60 days after 30 November is 29 January"
+        );
+        assert_eq!(
+            serde_json::to_value(ConnectionStatus::Disconnected).unwrap(),
+            serde_json::json!({"state": "disconnected"})
+        );
+    }
+
+    #[test]
+    fn guide_words_start_every_connect_message() {
+        for e in [
+            XeroError::SecurityValidationFailed,
+            XeroError::AuthorizationDenied,
+            XeroError::NoOrganizations,
+            XeroError::ConnectionFailed,
+        ] {
+            let words = e.guide_words().expect("a guide message");
+            assert!(
+                e.to_string().starts_with(words),
+                "{e} must start with {words:?}"
+            );
+        }
+    }
+}

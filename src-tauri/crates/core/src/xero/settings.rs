@@ -251,8 +251,10 @@ mod tests {
             matches!(s.validate(), Err(Error::Validation(m)) if m.contains("https")),
             "a forwarder page must be https"
         );
-        let mut s = XeroSettings::default();
-        s.api_base = "api.xero.com".into();
+        let s = XeroSettings {
+            api_base: "api.xero.com".into(),
+            ..XeroSettings::default()
+        };
         assert!(matches!(s.validate(), Err(Error::Validation(m)) if m.contains("API")));
     }
 
