@@ -203,16 +203,20 @@ describe("the integration gate", () => {
     expect(await screen.findByTestId("verify-code-error")).toHaveTextContent(
       "That code is not valid.",
     );
-    expect(screen.queryByTestId("integration-gate-passed")).not.toBeInTheDocument();
+    expect(screen.getByTestId("xpm-status")).toHaveTextContent("Not connected");
 
     await userEvent.clear(input);
     await userEvent.type(input, MOCK_TOTP_CODE);
     await userEvent.click(screen.getByTestId("verify-code-submit"));
 
-    expect(await screen.findByTestId("integration-gate-passed")).toBeInTheDocument();
+    // The retried connect goes through; the mock's Xero answers at once.
+    await waitFor(() => expect(screen.getByTestId("xpm-status")).toHaveTextContent("Connected"));
     await waitFor(() => expect(screen.queryByTestId("verify-code-input")).not.toBeInTheDocument());
-    expect(
-      methods(backend).filter((m) => m === "integrationGate" || m === "verifySession"),
-    ).toEqual(["integrationGate", "verifySession", "verifySession", "integrationGate"]);
+    expect(methods(backend).filter((m) => m === "xeroConnect" || m === "verifySession")).toEqual([
+      "xeroConnect",
+      "verifySession",
+      "verifySession",
+      "xeroConnect",
+    ]);
   });
 });

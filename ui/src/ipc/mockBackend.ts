@@ -1125,7 +1125,8 @@ export class MockBackend implements Backend {
       const row = this.xpmCatalogRows.find((r) => r.xpmUuid === xpmUuid);
       if (!row) fail("That XPM group is not in the catalog. Refresh it and try again.", "notFound");
       for (const l of this.xpmLinks.values())
-        if (l.xpmUuid === xpmUuid) fail(`The XPM group "${row.name}" is already linked.`, "conflict");
+        if (l.xpmUuid === xpmUuid)
+          fail(`The XPM group "${row.name}" is already linked.`, "conflict");
       const id = this.nextId++;
       this.groups.set(id, {
         id,

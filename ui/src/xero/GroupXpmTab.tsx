@@ -1,4 +1,15 @@
-import { Alert, Anchor, Badge, Button, Center, Group, Loader, Select, Stack, Text } from "@mantine/core";
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Center,
+  Group,
+  Loader,
+  Select,
+  Stack,
+  Text,
+} from "@mantine/core";
 import { useState } from "react";
 import { IntegrationError, useIntegrationAction } from "../account/integrationAction";
 import { routeHref } from "../app/router";
@@ -114,8 +125,8 @@ export function GroupXpmTab({ groupId, groupName }: { groupId: number; groupName
         <Alert color="yellow">
           No unlinked XPM groups are known.{" "}
           <Anchor href={routeHref({ page: "importGroups" })}>Open Import Groups</Anchor> and
-          Refresh, or <Anchor href={routeHref({ page: "integrations" })}>connect to Xero XPM</Anchor>{" "}
-          first.
+          Refresh, or{" "}
+          <Anchor href={routeHref({ page: "integrations" })}>connect to Xero XPM</Anchor> first.
         </Alert>
       )}
       {doLink.ui}

@@ -33,7 +33,13 @@ type LinkedFilter = "all" | "unlinked" | "linked";
 const ASSUMED_MEMBERS = 6;
 
 /** One catalog row's actions: Link (as a new group) or Link to Existing. */
-function RowActions({ row, unlinkedGroups }: { row: CatalogRow; unlinkedGroups: { value: string; label: string }[] }) {
+function RowActions({
+  row,
+  unlinkedGroups,
+}: {
+  row: CatalogRow;
+  unlinkedGroups: { value: string; label: string }[];
+}) {
   const backend = useBackend();
   const refresh = useInvalidateXpm();
   const [existing, setExisting] = useState<string | null>(null);
@@ -164,7 +170,9 @@ export function ImportGroupsPage() {
       {overview.data && !connected && (
         <Alert color="yellow">
           Not connected to Xero XPM: the list below is from the last discovery.{" "}
-          <Anchor href={routeHref({ page: "integrations" })}>Connect on Account → Integrations</Anchor>{" "}
+          <Anchor href={routeHref({ page: "integrations" })}>
+            Connect on Account → Integrations
+          </Anchor>{" "}
           to refresh it or link groups.
         </Alert>
       )}
@@ -197,7 +205,10 @@ export function ImportGroupsPage() {
         />
       </Group>
       {selected.size > 0 && estimate.data && (
-        <Alert color={estimate.data.exceedsDayBudget ? "orange" : "blue"} data-testid="catalog-estimate">
+        <Alert
+          color={estimate.data.exceedsDayBudget ? "orange" : "blue"}
+          data-testid="catalog-estimate"
+        >
           <Text size="sm">
             {selected.size} group{selected.size === 1 ? "" : "s"} selected: their first pull takes
             about {estimate.data.calls} XPM calls, {estimate.data.minutes} minute
