@@ -21,6 +21,8 @@ export const queryKeys = {
   diagram: (groupId: number, asAt: string | null) => ["diagram", groupId, asAt] as const,
   /** Account → Integrations: connection state, linked count, catalog time. */
   xeroOverview: ["xpm", "overview"] as const,
+  /** The Xero settings (client id, ports, base URLs). */
+  xeroSettings: ["xpm", "settings"] as const,
   /** The XPM group catalog as filtered. */
   catalog: (filter: { search: string | null; linked: boolean | null }) =>
     ["xpm", "catalog", filter.search, filter.linked] as const,

@@ -28,7 +28,12 @@ export function ConfirmModal(props: {
           <Button variant="default" onClick={props.onClose} disabled={props.loading}>
             Cancel
           </Button>
-          <Button color="red" onClick={props.onConfirm} loading={props.loading}>
+          <Button
+            color="red"
+            onClick={props.onConfirm}
+            loading={props.loading}
+            data-testid="confirm-action"
+          >
             {props.confirmLabel}
           </Button>
         </Group>

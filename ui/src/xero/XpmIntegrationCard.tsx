@@ -284,7 +284,8 @@ export function XpmIntegrationCard() {
         )}
         {data && !data.configured && (
           <Alert color="yellow">
-            Enter your Xero app&apos;s client id in the Xero settings below before connecting.
+            Enter your Xero app&apos;s client id in the Xero settings below before connecting (see
+            &ldquo;Using it with your Xero Practice Manager&rdquo; in the README).
           </Alert>
         )}
         {data && (
@@ -327,7 +328,6 @@ export function XpmIntegrationCard() {
             <Button
               onClick={() => void connect.run()}
               loading={connect.pending || attempt !== null}
-              disabled={!data?.configured}
               data-testid="connect-xpm"
             >
               {status?.state === "needsReconnect" ? "Reconnect to Xero XPM" : "Connect to Xero XPM"}

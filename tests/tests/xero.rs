@@ -1,0 +1,308 @@
+//! Issues 6 and 7 in the real window, against the demo's in-process simulator of Xero: turn on
+//! two-factor authentication, connect by signing in and clicking *Allow access* on the
+//! simulator's consent page, see the Connected badge and the practice's name, test the
+//! Organisation API, open Import Groups, link one XPM group as a new group and one to an existing
+//! group, unlink one from its XPM tab, disconnect (links kept) and reconnect.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{ensure, Context, Result};
+use structuregram_e2e::AppSession;
+use totp_rs::{Algorithm, Builder, Secret};
+
+const USERNAME: &str = "sam";
+const PASSWORD: &str = "correct horse battery";
+/// The demo simulator's user (its consent page lists it).
+const XERO_EMAIL: &str = "demo@practice.example";
+const XERO_PASSWORD: &str = "demo";
+
+fn code_at(manual_key: &str, unix_secs: u64) -> Result<String> {
+    let secret = Secret::try_from_base32(manual_key.trim())
+        .map_err(|e| anyhow::anyhow!("the manual key shown is not base32: {e}"))?;
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_skew(1)
+        .with_secret(secret.as_bytes().to_vec())
+        .with_account_name(USERNAME.to_owned())
+        .build()
+        .map_err(|e| anyhow::anyhow!("building the TOTP: {e}"))?;
+    Ok(totp.generate(unix_secs).to_string())
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn connect_test_import_link_unlink_disconnect_reconnect_in_the_window() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let app = AppSession::launch(&["--demo", "--data-dir", &data_dir]).await?;
+    let outcome = walk(&app).await;
+    if let Err(e) = &outcome {
+        eprintln!("end-to-end walk failed: {e:?}");
+        let _ = app.screenshot("xero-failure").await;
+    }
+    app.close().await;
+    outcome
+}
+
+// Badges are upper-cased by CSS, and `innerText` reports them so: compare in lower case.
+
+/// Clicks the option called `name` of the open Mantine Select whose input matches `css`.
+async fn choose(app: &AppSession, css: &str, name: &str) -> Result<()> {
+    app.click_css(css).await?;
+    let clicked = app
+        .client
+        .execute(
+            "const input = document.querySelector(arguments[0]);
+             const list = document.getElementById(input.getAttribute('aria-controls'));
+             const option = list && Array.from(list.querySelectorAll('[role=option]'))
+               .find(o => o.innerText.trim() === arguments[1]);
+             if (option) option.click();
+             return !!option;",
+            vec![css.into(), name.into()],
+        )
+        .await?;
+    ensure!(
+        clicked == serde_json::Value::Bool(true),
+        "{css} offers {name}"
+    );
+    Ok(())
+}
+
+/// Signs in on the simulator's consent page (already open in the window) and allows access.
+async fn consent(app: &AppSession) -> Result<()> {
+    app.wait_for("#simulator-banner", 30)
+        .await
+        .context("the simulator's page says it is a simulator")?;
+    if !app.texts("#email").await?.is_empty() {
+        app.fill("#email", XERO_EMAIL).await?;
+        app.fill("#password", XERO_PASSWORD).await?;
+        app.screenshot("xero-03-consent-sign-in").await?;
+        app.click_css("#sign-in").await?;
+    }
+    app.wait_for("#allow", 30).await?;
+    app.screenshot("xero-04-consent-allow").await?;
+    app.click_css("#allow").await?;
+    Ok(())
+}
+
+/// From Xero's page back to the app: the loopback page has answered; reload the app's page.
+async fn back_to_app(app: &AppSession, app_url: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = app.client.current_url().await?;
+        if url.as_str().contains("/callback") {
+            let page = app.texts("body").await?.join(" ");
+            ensure!(
+                page.contains("StructureGram"),
+                "the callback page sends the user back to StructureGram: {page}"
+            );
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "Xero's page did not come back to the loopback callback (at {url})"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    app.screenshot("xero-05-callback-page").await?;
+    app.client.goto(app_url).await?;
+    Ok(())
+}
+
+async fn connect(app: &AppSession, app_url: &str, code: Option<String>) -> Result<()> {
+    app.click_css("[data-testid=nav-integrations]").await?;
+    app.click_css("[data-testid=connect-xpm]").await?;
+    if let Some(code) = code {
+        app.fill("[data-testid=verify-code-input]", &code).await?;
+        app.click_css("[data-testid=verify-code-submit]").await?;
+    }
+    let link = app.wait_for("[data-testid=xpm-auth-url]", 60).await?;
+    let url = link
+        .attr("href")
+        .await?
+        .context("the waiting notice links Xero's page")?;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.screenshot("xero-02-waiting-for-xero").await?;
+    // The system browser is not driveable here: open Xero's page in the app's own webview,
+    // which is the same consent page a browser would show.
+    app.client.goto(&url).await?;
+    consent(app).await?;
+    back_to_app(app, app_url).await?;
+    app.click_css("[data-testid=nav-integrations]").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !app
+        .text_of("[data-testid=xpm-status]", 30)
+        .await?
+        .trim()
+        .eq_ignore_ascii_case("connected")
+    {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the card shows Connected after Allow access"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(())
+}
+
+async fn walk(app: &AppSession) -> Result<()> {
+    app.sign_up(USERNAME, PASSWORD).await?;
+    let app_url = app.client.current_url().await?.to_string();
+
+    // Two-factor authentication first (Account → Security).
+    app.click_css("[data-testid=nav-security]").await?;
+    app.click_css("[data-testid=mfa-enable]").await?;
+    let key = app.text_of("[data-testid=mfa-manual-key]", 120).await?;
+    app.fill(
+        "[data-testid=mfa-confirm-code]",
+        &code_at(&key, now_secs())?,
+    )
+    .await?;
+    app.click_css("[data-testid=mfa-confirm-submit]").await?;
+    app.wait_for("[data-testid=recovery-codes]", 120).await?;
+    app.click_css("[data-testid=recovery-saved]").await?;
+    app.click_css("[data-testid=recovery-done]").await?;
+    app.wait_for("[data-testid=mfa-enabled]", 30).await?;
+
+    // Integrations: the card says the demo's Xero is a simulator; connect.
+    app.click_css("[data-testid=nav-integrations]").await?;
+    app.wait_for("[data-testid=xpm-simulated]", 30).await?;
+    let status = app.text_of("[data-testid=xpm-status]", 30).await?;
+    ensure!(
+        status.trim().eq_ignore_ascii_case("not connected"),
+        "a new organisation is not connected: {status:?}"
+    );
+    app.screenshot("xero-01-integrations").await?;
+    connect(app, &app_url, Some(code_at(&key, now_secs() + 30)?)).await?;
+    let tenant = app.text_of("[data-testid=xpm-tenant]", 30).await?;
+    ensure!(
+        tenant.contains("Connected to "),
+        "the card names the practice: {tenant}"
+    );
+    let summary = app.text_of("[data-testid=xpm-summary]", 30).await?;
+    ensure!(
+        summary.contains("Linked groups: 0") && !summary.contains("never"),
+        "discovery ran after connecting: {summary}"
+    );
+    app.screenshot("xero-06-connected").await?;
+
+    // Test Organisation API.
+    app.click_css("[data-testid=xpm-test]").await?;
+    let result = app.text_of("[data-testid=xpm-test-result]", 60).await?;
+    ensure!(
+        result.to_lowercase().contains("organisation api: success"),
+        "the test call succeeds: {result}"
+    );
+    app.screenshot("xero-07-test-success").await?;
+
+    // Import Groups: the simulator's groups; link one as new, one to Harrington Family.
+    app.click_css("[data-testid=nav-import-groups]").await?;
+    let names = app.visible_texts("[data-testid=catalog-name]", 60).await?;
+    ensure!(
+        names.len() == 12,
+        "the demo practice's 12 XPM groups: {names:?}"
+    );
+    app.screenshot("xero-08-import-groups").await?;
+    let rows = app
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid=catalog-row]"))
+        .await?;
+    let first = rows.first().context("a first row")?;
+    let link_new = first
+        .find(fantoccini::Locator::Css("[data-testid=catalog-link-new]"))
+        .await?;
+    app.click(&link_new).await?;
+    let linked_to = app.text_of("[data-testid=catalog-linked-to]", 60).await?;
+    ensure!(
+        linked_to == names[0],
+        "Link created a group named after the XPM group: {linked_to} vs {}",
+        names[0]
+    );
+    choose(
+        app,
+        "[data-testid=catalog-row]:nth-child(2) [data-testid=catalog-existing-select]",
+        "Harrington Family",
+    )
+    .await?;
+    app.click_css("[data-testid=catalog-row]:nth-child(2) [data-testid=catalog-link-existing]")
+        .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let linked = app.texts("[data-testid=catalog-linked-to]").await?;
+        if linked.iter().any(|t| t == "Harrington Family") {
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "Harrington Family shows as linked: {linked:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.screenshot("xero-09-linked").await?;
+
+    // Its XPM tab, then Unlink: the group and its entities stay.
+    let harrington = app
+        .client
+        .find(fantoccini::Locator::XPath(
+            "//a[@data-testid='catalog-linked-to'][normalize-space()='Harrington Family']",
+        ))
+        .await?;
+    app.click(&harrington).await?;
+    let xpm_name = app.text_of("[data-testid=group-xpm-name]", 30).await?;
+    ensure!(
+        xpm_name == names[1],
+        "the XPM tab names the linked XPM group"
+    );
+    app.screenshot("xero-10-group-xpm-tab").await?;
+    app.click_css("[data-testid=group-xpm-unlink]").await?;
+    app.click_css("[data-testid=confirm-action]").await?;
+    app.wait_for("[data-testid=group-xpm-unlinked]", 60).await?;
+    app.click_css("[data-testid=tab-entities]").await?;
+    ensure!(
+        !app.visible_texts("table tbody tr", 30).await?.is_empty(),
+        "Harrington Family keeps its entities after unlinking"
+    );
+
+    // Disconnect: links kept.
+    app.click_css("[data-testid=nav-integrations]").await?;
+    app.click_css("[data-testid=xpm-disconnect]").await?;
+    app.click_css("[data-testid=confirm-action]").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !app
+        .text_of("[data-testid=xpm-status]", 30)
+        .await?
+        .trim()
+        .eq_ignore_ascii_case("not connected")
+    {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "disconnect ends the connection"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let summary = app.text_of("[data-testid=xpm-summary]", 30).await?;
+    ensure!(
+        summary.contains("Linked groups: 1"),
+        "the link survives the disconnect: {summary}"
+    );
+    app.screenshot("xero-11-disconnected").await?;
+
+    // Reconnect: same practice, the link is still there. The session was verified already.
+    connect(app, &app_url, None).await?;
+    let summary = app.text_of("[data-testid=xpm-summary]", 30).await?;
+    ensure!(
+        summary.contains("Linked groups: 1"),
+        "reconnecting resumes with the link: {summary}"
+    );
+    app.screenshot("xero-12-reconnected").await?;
+    Ok(())
+}
