@@ -373,3 +373,100 @@ pub fn handle_deep_link(connector: Connector, url: String) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use chrono::{DateTime, TimeZone};
+    use structuregram_core::secrets::{MemorySecretStore, Secret, SecretStore};
+    use structuregram_core::{accounts, db, gate, mfa};
+
+    /// RFC 6238 appendix B's SHA-1 key; it gives 287082 at T = 59 s.
+    const TOTP_KEY: &[u8] = b"12345678901234567890";
+    /// An https forwarder page registered with the simulator's default app.
+    const FORWARDER: &str = "https://structuregram.example/oauth/callback";
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(secs, 0).unwrap()
+    }
+
+    /// The OS hands the app `structuregram://oauth/callback?code=…&state=…` (from the https
+    /// forwarder page); the app's deep-link handler completes the pending attempt with it.
+    #[tokio::test]
+    async fn the_deep_link_handler_completes_a_pending_connection() {
+        let sim = xpm_sim::start(xpm_sim::SimConfig::for_tests())
+            .await
+            .unwrap();
+        let db = db::open_in_memory().await.unwrap();
+        let org = db::ensure_organisation(&db, "Harbour Accountants", at(0))
+            .await
+            .unwrap();
+        let store = Arc::new(MemorySecretStore::new());
+        let user =
+            accounts::create_user(&db, "ana", &Secret::new("correct horse"), Some(org), at(0))
+                .await
+                .unwrap();
+        store
+            .put(
+                mfa::PENDING_TOTP_SECRET,
+                &Secret::new(totp_rs::Secret::from(TOTP_KEY.to_vec()).to_base32()),
+            )
+            .unwrap();
+        mfa::confirm(&db, &*store, user.id, "287082", at(59))
+            .await
+            .unwrap();
+        let mut session = gate::Session::new(user.id);
+        let code = mfa::totp(TOTP_KEY, "ana")
+            .unwrap()
+            .generate(120)
+            .to_string();
+        gate::verify_session(&db, &*store, &mut session, &code, at(120))
+            .await
+            .unwrap();
+
+        let mut settings = XeroSettings::with_base(xpm_sim::DEFAULT_CLIENT_ID, &sim.urls.base);
+        settings.https_redirect_uri = Some(FORWARDER.into());
+        let admin = sim.admin.clone();
+        let connector = Connector::with_clock(settings, Arc::new(move || admin.now())).unwrap();
+        let ctx = XeroContext {
+            db: db.clone(),
+            secrets: store.clone(),
+            org,
+            user: user.id,
+        };
+        let attempt = connector.begin(ctx, &session).await.unwrap();
+        let answer = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(&attempt.authorize_url)
+            .send()
+            .await
+            .unwrap();
+        let location = answer.headers()["location"].to_str().unwrap().to_owned();
+        let query = location
+            .strip_prefix(&format!("{FORWARDER}?"))
+            .expect("the simulator answers the registered forwarder page");
+
+        // Other structuregram:// links only focus the window; the callback completes.
+        handle_deep_link(connector.clone(), "structuregram://open".into());
+        handle_deep_link(
+            connector.clone(),
+            format!("structuregram://oauth/callback?{query}"),
+        );
+        let done = connector.wait(Duration::from_secs(10)).await.unwrap();
+        assert!(
+            matches!(&done, Completion::Connected { tenant } if !tenant.tenant_name.is_empty()),
+            "{done:?}"
+        );
+        assert!(
+            matches!(
+                connector.status(&db, org).await.unwrap(),
+                ConnectionStatus::Connected { .. }
+            ),
+            "the organisation is connected"
+        );
+    }
+}
