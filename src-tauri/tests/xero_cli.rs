@@ -64,6 +64,39 @@ fn enrolled_user(dir: &str) -> Vec<String> {
     codes
 }
 
+/// The start of every token the simulator issues: a JWT whose header is
+/// `{"typ":"JWT","alg":"HS256"}`, base64url-encoded (RFC 7519 §3.1).
+const JWT_HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.";
+
+/// No file under `dir` (the database and its WAL, the TFN key, the vault) holds a token in plain
+/// text.
+fn assert_no_token_in(dir: &std::path::Path) {
+    let mut stack = vec![dir.to_owned()];
+    let mut files = 0;
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes
+                    .windows(JWT_HEADER.len())
+                    .any(|w| w == JWT_HEADER.as_bytes()),
+                "{} holds a Xero token in plain text",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        files >= 3,
+        "the database, the key and the vault were searched"
+    );
+}
+
 #[test]
 fn connect_discover_link_unlink_and_disconnect_headless() {
     let data = tempfile::tempdir().unwrap();
@@ -117,6 +150,10 @@ fn connect_discover_link_unlink_and_disconnect_headless() {
     );
     let out = connect.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains(JWT_HEADER) && !String::from_utf8_lossy(&out.stdout).contains(JWT_HEADER),
+        "connect prints no token"
+    );
     assert!(out.status.success(), "connect succeeds: {err}");
     assert!(
         err.contains(&format!(
