@@ -27,6 +27,7 @@ export default defineConfig({
     environment: "jsdom",
     setupFiles: ["./src/test/setup.ts"],
     css: false,
-    testTimeout: 15000,
+    // Generous: CI machines have two cores, shared with the Rust build.
+    testTimeout: 30000,
   },
 });

@@ -63,7 +63,7 @@ Object.defineProperty(window, "matchMedia", {
 window.HTMLElement.prototype.scrollIntoView = () => {};
 
 // Test files run in parallel on a 2-core machine; give async queries room.
-configure({ asyncUtilTimeout: 5000 });
+configure({ asyncUtilTimeout: 10000 });
 
 afterEach(() => {
   cleanup();
