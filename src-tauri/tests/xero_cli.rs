@@ -169,6 +169,8 @@ fn connect_discover_link_unlink_and_disconnect_headless() {
 
     let status: serde_json::Value = serde_json::from_str(&ok(dir, &["xero", "status"])).unwrap();
     assert_eq!(status["state"], "connected");
+    // The tokens are in the vault (encrypted), nowhere else.
+    assert_no_token_in(data.path());
     assert_eq!(status["tenantName"], tenant.tenant_name.as_str());
 
     let catalog: serde_json::Value =
