@@ -977,3 +977,57 @@ async fn push_entity_creates_it_and_joins_its_linked_group() {
     assert_eq!(report.counts.entities_created, 0);
     assert_eq!(report.counts.relationships_created, 0);
 }
+
+#[tokio::test]
+async fn a_push_stopped_by_the_day_limit_resumes_where_it_stopped() {
+    let s = setup().await;
+    let h = s.harbour().await;
+    // Four calls left today: the three creates and the group read; the membership write is
+    // refused before it is sent.
+    let tenant = s.x.session.tenant.clone();
+    let per_day = s.x.client.settings().limits.per_day;
+    let today = chrono::Utc::now().date_naive();
+    s.x.client.restore_day_budget(
+        &tenant,
+        &xpm::DayBudget {
+            day: today,
+            used: per_day - 4,
+        },
+    );
+    let first = s.push(h.group).await;
+    assert_eq!(first.status, RunStatus::Failed, "{:#?}", first.items);
+    let stopped = first.stopped.as_deref().unwrap();
+    assert!(stopped.contains("call limit"), "{stopped}");
+    assert!(stopped.contains("pushing again continues"), "{stopped}");
+    assert_eq!(first.counts.clients_created, 3);
+    assert_eq!(first.counts.members_added, 0);
+    assert_eq!(first.counts.relationships_created, 0);
+    let run = runs::list(&s.db, s.org, Some(h.group), 1).await.unwrap();
+    assert_eq!(run[0].status, RunStatus::Failed);
+    assert_eq!(run[0].error.as_deref(), Some(stopped));
+
+    // The next day (a new process: the client's pause until midnight is gone).
+    let fresh = xpm::XpmClient::new(s.x.client.settings().clone()).unwrap();
+    let second = push::push(
+        &s.db,
+        s.org,
+        &s.cipher,
+        &fresh,
+        &s.x.session,
+        h.group,
+        &PushOptions::default(),
+        &PushControl::default(),
+        s.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.status, RunStatus::Succeeded, "{:#?}", second.items);
+    assert_eq!(second.counts.clients_created, 0, "no duplicates");
+    assert_eq!(second.counts.members_added, 3);
+    assert_eq!(second.counts.relationships_created, 2);
+    let named = fresh
+        .search_clients(&s.x.session, "Harbour Holdings Pty Ltd", false)
+        .await
+        .unwrap();
+    assert_eq!(named.len(), 1, "one client in XPM");
+}
