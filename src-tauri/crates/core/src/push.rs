@@ -2198,6 +2198,44 @@ impl<'a> Pusher<'a> {
                             None,
                         );
                     }
+                    Err(err @ xpm::Error::Api { .. }) => {
+                        // The stored id may be stale (deleted in XPM): forget it and look again.
+                        let cleared = self.clear_rel_uuids(m).await?;
+                        match self.rel_uuid(&cleared).await {
+                            Ok(None) => {
+                                return self
+                                    .add_relationship(
+                                        row,
+                                        subject,
+                                        &spec,
+                                        Some(cleared),
+                                        PushAction::Create,
+                                    )
+                                    .await;
+                            }
+                            Ok(Some(_)) => {
+                                let msg = self.failure("Updating the relationship in XPM", err);
+                                self.fail(
+                                    PushPhase::Relationships,
+                                    subject,
+                                    None,
+                                    Some(row.id),
+                                    PushAction::Update,
+                                    msg,
+                                );
+                            }
+                            Err(msg) => {
+                                self.fail(
+                                    PushPhase::Relationships,
+                                    subject,
+                                    None,
+                                    Some(row.id),
+                                    PushAction::Update,
+                                    msg,
+                                );
+                            }
+                        }
+                    }
                     Err(err) => {
                         let msg = self.failure("Updating the relationship in XPM", err);
                         self.fail(
@@ -2229,6 +2267,11 @@ impl<'a> Pusher<'a> {
                             );
                             return self.save().await;
                         }
+                        // Deleted: never point at it again, even if the add below fails.
+                        let m = self.clear_rel_uuids(m).await?;
+                        return self
+                            .add_relationship(row, subject, &spec, Some(m), PushAction::Replace)
+                            .await;
                     }
                     Ok(None) => {}
                     Err(msg) => {
@@ -2397,6 +2440,16 @@ impl<'a> Pusher<'a> {
             Ok(d) => Ok(find_rel(&d.client, &related, &base).map(|r| r.uuid)),
             Err(err) => Err(self.failure("Reading the relationship's client from XPM", err)),
         }
+    }
+
+    /// Forgets a mapped relationship's XPM ids (they are looked up again by key when needed).
+    async fn clear_rel_uuids(
+        &self,
+        m: xpm_relationship_map::Model,
+    ) -> Result<xpm_relationship_map::Model> {
+        let mut active = m.into_active_model();
+        active.xpm_uuids = Set(String::new());
+        Ok(active.update(self.db).await?)
     }
 
     async fn save_rel_map(

@@ -1031,3 +1031,55 @@ async fn a_push_stopped_by_the_day_limit_resumes_where_it_stopped() {
         .unwrap();
     assert_eq!(named.len(), 1, "one client in XPM");
 }
+
+#[tokio::test]
+async fn a_relationship_deleted_in_xpm_is_added_again_when_it_changes_here() {
+    let s = setup().await;
+    let h = s.harbour().await;
+    s.push(h.group).await;
+    let (co, trust) = (s.uuid(h.co).await, s.uuid(h.trust).await);
+    let holding = relationships::list_for_group(&s.db, s.org, h.group)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.details.kind == RelationshipKind::Unitholder)
+        .unwrap();
+    let set_units = |n: i64| {
+        let (db, org, now, details) = (&s.db, s.org, s.now(), holding.details.clone());
+        async move {
+            relationships::update(
+                db,
+                org,
+                holding.id,
+                &RelationshipInput {
+                    shares: Some(n),
+                    ..details
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        }
+    };
+    // An update remembers the XPM id it used.
+    set_units(250).await;
+    assert_eq!(s.push(h.group).await.counts.relationships_updated, 1);
+    // Someone deletes it in XPM; then the holding changes here again.
+    let on_trust = s.xpm_client(&trust).await;
+    let side = on_trust.relationships.unwrap()[0]
+        .uuid
+        .hyphenated()
+        .to_string();
+    s.admin().delete_relationship(TENANT, &side).unwrap();
+    set_units(300).await;
+    let r = s.push(h.group).await;
+    assert_eq!(r.counts.failed, 0, "{:#?}", r.items);
+    assert_eq!(r.counts.relationships_created, 1, "{:#?}", r.items);
+    assert_eq!(
+        rels_of(&s.xpm_client(&trust).await),
+        vec![("Shareholder".into(), co.clone(), Some(300))]
+    );
+    s.admin().reset_counters();
+    s.push(h.group).await;
+    assert_eq!(s.writes(), BTreeMap::new());
+}
