@@ -2252,28 +2252,11 @@ impl<'a> Pusher<'a> {
             }
             Some(m) => {
                 // Type or ends changed: XPM cannot update those, so delete and add.
-                match self.rel_uuid(&m).await {
-                    Ok(Some(old)) => {
-                        if let Err(err) = self.call(client.delete_relationship(session, &old)).await
-                        {
-                            let msg = self.failure("Deleting the old relationship in XPM", err);
-                            self.fail(
-                                PushPhase::Relationships,
-                                subject,
-                                None,
-                                Some(row.id),
-                                PushAction::Replace,
-                                msg,
-                            );
-                            return self.save().await;
-                        }
-                        // Deleted: never point at it again, even if the add below fails.
-                        let m = self.clear_rel_uuids(m).await?;
-                        return self
-                            .add_relationship(row, subject, &spec, Some(m), PushAction::Replace)
-                            .await;
+                match self.delete_old(m).await? {
+                    Ok(m) => {
+                        self.add_relationship(row, subject, &spec, Some(m), PushAction::Replace)
+                            .await
                     }
-                    Ok(None) => {}
                     Err(msg) => {
                         self.fail(
                             PushPhase::Relationships,
@@ -2283,11 +2266,9 @@ impl<'a> Pusher<'a> {
                             PushAction::Replace,
                             msg,
                         );
-                        return self.save().await;
+                        self.save().await
                     }
                 }
-                self.add_relationship(row, subject, &spec, Some(m), PushAction::Replace)
-                    .await
             }
             None => {
                 if let Some(other) = maps.iter().find(|m| m.xpm_key == spec.key) {
@@ -2440,6 +2421,38 @@ impl<'a> Pusher<'a> {
             Ok(d) => Ok(find_rel(&d.client, &related, &base).map(|r| r.uuid)),
             Err(err) => Err(self.failure("Reading the relationship's client from XPM", err)),
         }
+    }
+
+    /// Deletes the XPM relationship a mapping points at (if XPM still has it) and forgets its
+    /// ids, so a failed add afterwards never leaves a mapping to a deleted relationship. A
+    /// stored id XPM no longer knows is looked up again by key once. The inner `Err` is the
+    /// user's message.
+    async fn delete_old(
+        &mut self,
+        m: xpm_relationship_map::Model,
+    ) -> Result<std::result::Result<xpm_relationship_map::Model, String>> {
+        let (client, session) = (self.client, self.session);
+        let mut m = m;
+        for attempt in 0..2 {
+            let old = match self.rel_uuid(&m).await {
+                Ok(Some(u)) => u,
+                Ok(None) => return Ok(Ok(self.clear_rel_uuids(m).await?)),
+                Err(msg) => return Ok(Err(msg)),
+            };
+            match self.call(client.delete_relationship(session, &old)).await {
+                Ok(()) => return Ok(Ok(self.clear_rel_uuids(m).await?)),
+                Err(xpm::Error::Api { .. }) if attempt == 0 && !m.xpm_uuids.is_empty() => {
+                    // A stale id (deleted in XPM already): look it up by key and try again.
+                    m = self.clear_rel_uuids(m).await?;
+                }
+                Err(err) => {
+                    return Ok(Err(
+                        self.failure("Deleting the old relationship in XPM", err)
+                    ))
+                }
+            }
+        }
+        Ok(Ok(m))
     }
 
     /// Forgets a mapped relationship's XPM ids (they are looked up again by key when needed).

@@ -1083,3 +1083,50 @@ async fn a_relationship_deleted_in_xpm_is_added_again_when_it_changes_here() {
     s.push(h.group).await;
     assert_eq!(s.writes(), BTreeMap::new());
 }
+
+#[tokio::test]
+async fn a_type_change_of_a_relationship_already_deleted_in_xpm_just_adds_the_new_one() {
+    let s = setup().await;
+    let h = s.harbour().await;
+    s.push(h.group).await;
+    let (co, ada) = (s.uuid(h.co).await, s.uuid(h.ada).await);
+    let director = relationships::list_for_group(&s.db, s.org, h.group)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.details.kind == RelationshipKind::Director)
+        .unwrap();
+    let change = |input: RelationshipInput| {
+        let (db, org, now) = (&s.db, s.org, s.now());
+        async move {
+            relationships::update(db, org, director.id, &input, now)
+                .await
+                .unwrap();
+        }
+    };
+    // A date change is an update, which remembers the XPM id.
+    change(RelationshipInput {
+        end_date: NaiveDate::from_ymd_opt(2025, 6, 30),
+        ..director.details.clone()
+    })
+    .await;
+    assert_eq!(s.push(h.group).await.counts.relationships_updated, 1);
+    let side = s.xpm_client(&co).await.relationships.unwrap()[0]
+        .uuid
+        .hyphenated()
+        .to_string();
+    s.admin().delete_relationship(TENANT, &side).unwrap();
+    change(RelationshipInput {
+        kind: RelationshipKind::Secretary,
+        end_date: NaiveDate::from_ymd_opt(2025, 6, 30),
+        ..director.details.clone()
+    })
+    .await;
+    let r = s.push(h.group).await;
+    assert_eq!(r.counts.failed, 0, "{:#?}", r.items);
+    assert_eq!(r.counts.relationships_replaced, 1);
+    assert_eq!(
+        rels_of(&s.xpm_client(&ada).await),
+        vec![("Secretary Of".into(), co.clone(), None)]
+    );
+}
