@@ -886,12 +886,21 @@ async fn pending_creates(
         .all(db)
         .await?
     {
-        if let Some(p) = run
+        // Only this field is read, so summaries written by other versions still count.
+        let summary: Option<serde_json::Value> = run
             .summary
             .as_deref()
-            .and_then(|s| serde_json::from_str::<Progress>(s).ok())
+            .and_then(|s| serde_json::from_str(s).ok());
+        if let Some(ids) = summary
+            .as_ref()
+            .and_then(|v| v.get("pendingCreates"))
+            .and_then(|v| v.as_array())
         {
-            out.extend(p.pending_creates);
+            out.extend(
+                ids.iter()
+                    .filter_map(|id| id.as_i64())
+                    .filter_map(|id| i32::try_from(id).ok()),
+            );
         }
     }
     Ok(out)

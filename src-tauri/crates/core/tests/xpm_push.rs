@@ -1130,3 +1130,92 @@ async fn a_type_change_of_a_relationship_already_deleted_in_xpm_just_adds_the_ne
         vec![("Secretary Of".into(), co.clone(), None)]
     );
 }
+
+#[tokio::test]
+async fn a_create_applied_before_a_crash_is_adopted_by_the_next_push() {
+    use sea_orm::{ActiveModelTrait, Set};
+    use structuregram_core::schema::sync_run;
+    let s = setup().await;
+    let h = s.harbour().await;
+    // The app died after XPM created the company and before the mapping was saved: the run is
+    // still "running" and its progress names the create.
+    let made = s
+        .admin()
+        .add_client(TENANT, "Harbour Holdings Pty Ltd", Some("Company"))
+        .unwrap();
+    s.admin()
+        .set_client_field(TENANT, &made, "BusinessNumber", Some("51824753556"))
+        .unwrap();
+    // A same-named client with another ABN is someone else's, never adopted.
+    s.admin()
+        .add_client(TENANT, "Harbour Holdings Pty Ltd", Some("Company"))
+        .map(|other| {
+            s.admin()
+                .set_client_field(TENANT, &other, "BusinessNumber", Some("33051775556"))
+                .unwrap()
+        })
+        .unwrap();
+    let crashed = sync_run::ActiveModel {
+        organisation_id: Set(s.org.0),
+        group_id: Set(Some(h.group)),
+        tenant_id: Set(TENANT.into()),
+        kind: Set("push".into()),
+        status: Set("running".into()),
+        started_at: Set(s.now()),
+        calls: Set(1),
+        summary: Set(Some(format!(
+            r#"{{"phase":"entities","counts":{{}},"pendingCreates":[{}]}}"#,
+            h.co
+        ))),
+        ..Default::default()
+    }
+    .insert(&s.db)
+    .await
+    .unwrap();
+    s.admin().reset_counters();
+    let r = s.push(h.group).await;
+    assert_eq!(r.counts.failed, 0, "{:#?}", r.items);
+    assert_eq!(r.counts.clients_adopted, 1);
+    assert_eq!(r.counts.clients_created, 2, "the two others only");
+    assert_eq!(s.uuid(h.co).await, made);
+    assert_eq!(s.xpm_named("Harbour Holdings Pty Ltd").await.len(), 2);
+    let history = runs::list(&s.db, s.org, Some(h.group), 5).await.unwrap();
+    let old = history.iter().find(|r| r.id == crashed.id).unwrap();
+    assert_eq!(old.status, RunStatus::Interrupted);
+}
+
+#[tokio::test]
+async fn a_mapping_without_known_xpm_values_is_checked_with_one_read() {
+    use sea_orm::ConnectionTrait;
+    let s = setup().await;
+    let g = s.fernhill().await;
+    // As a database from before push kept XPM's values.
+    s.db.execute_unprepared("UPDATE xpm_client_map SET xpm_values = NULL")
+        .await
+        .unwrap();
+    let plan = push::plan(&s.db, s.org, g, &PushOptions::default())
+        .await
+        .unwrap();
+    let checks = plan
+        .items
+        .iter()
+        .filter(|i| i.action == PushAction::Check)
+        .count() as u32;
+    assert_eq!(checks, 5, "the five mapped members: {:#?}", plan.items);
+    assert!(plan.max_calls >= plan.calls + checks);
+    s.admin().reset_counters();
+    let r = s.push(g).await;
+    assert_eq!(r.counts.failed, 0, "{:#?}", r.items);
+    assert_eq!(
+        s.writes(),
+        BTreeMap::new(),
+        "nothing differs: read, no write"
+    );
+    let plan = push::plan(&s.db, s.org, g, &PushOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        plan.items.iter().all(|i| i.action != PushAction::Check),
+        "the read values are kept for the next preview"
+    );
+}
