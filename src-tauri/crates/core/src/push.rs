@@ -7,7 +7,8 @@
 //! XPM group, replaced, left unchanged or skipped, and what that costs in calls and minutes at
 //! XPM's 60 calls a minute (xpm-api.md §4). It compares each entity with the values XPM last
 //! showed for its client (`xpm_client_map.xpm_values`, written by every pull and push); when
-//! those are not known yet the item is a *check* (one read, then an update only if needed).
+//! those are not known yet (a mapping from before push existed) the item is a *check*: one read,
+//! then an update of the fields where XPM differs from StructureGram, if any.
 //!
 //! # The five phases of [`push`] (product-spec §8.9)
 //! 1. **Entities**: a mapped entity whose values differ from what XPM last showed is read
@@ -920,7 +921,7 @@ const NO_EQUIVALENT: &str = "Custom links have no XPM equivalent, so they are no
 
 fn outside_note(name: &str) -> String {
     format!(
-        "{name} is in another group and not in XPM yet. Push with cross-group dependencies on, or push {name}'s group first."
+        "{name} is not in XPM yet, so this relationship waits. Push {name}'s group first, or push this group with cross-group dependencies on."
     )
 }
 
@@ -2152,8 +2153,12 @@ impl<'a> Pusher<'a> {
             );
             return Ok(());
         };
-        let maps = relationship_maps(self.db, self.org, &self.tenant).await?;
-        let mine = maps.iter().find(|m| m.relationship_id == row.id).cloned();
+        let mine = xpm_relationship_map::Entity::find()
+            .filter(xpm_relationship_map::Column::OrganisationId.eq(self.org.0))
+            .filter(xpm_relationship_map::Column::TenantId.eq(&self.tenant))
+            .filter(xpm_relationship_map::Column::RelationshipId.eq(row.id))
+            .one(self.db)
+            .await?;
         let (client, session) = (self.client, self.session);
         match mine {
             Some(m) if m.xpm_key == spec.key => {
@@ -2280,7 +2285,13 @@ impl<'a> Pusher<'a> {
                 }
             }
             None => {
-                if let Some(other) = maps.iter().find(|m| m.xpm_key == spec.key) {
+                if let Some(other) = xpm_relationship_map::Entity::find()
+                    .filter(xpm_relationship_map::Column::OrganisationId.eq(self.org.0))
+                    .filter(xpm_relationship_map::Column::TenantId.eq(&self.tenant))
+                    .filter(xpm_relationship_map::Column::XpmKey.eq(&spec.key))
+                    .one(self.db)
+                    .await?
+                {
                     skip(self, PushAction::Skip, format!(
                         "XPM already has this relationship for another relationship here (#{}); remove the duplicate here.",
                         other.relationship_id
@@ -2334,7 +2345,6 @@ impl<'a> Pusher<'a> {
             }
             Err(err @ (xpm::Error::OutcomeUnknown { .. } | xpm::Error::Api { .. })) => {
                 // Lost answer, or XPM has it already: look on the client's record.
-                let detail = err.to_string();
                 let read = self.call(client.get_client(session, &spec.client)).await;
                 let base = spec.rtype.as_str().to_lowercase();
                 let found = match &read {
@@ -2382,7 +2392,6 @@ impl<'a> Pusher<'a> {
                             )
                             .to_string(),
                         };
-                        let _ = detail;
                         self.fail(
                             PushPhase::Relationships,
                             subject,

@@ -867,7 +867,7 @@ async fn cross_group_dependencies_are_pushed_only_when_allowed() {
         .message
         .as_deref()
         .unwrap()
-        .contains("another group"));
+        .contains("not in XPM yet"));
     assert!(s.xpm_named("Ledger & Quill Pty Ltd").await.is_empty());
 
     let plan = push::plan(&s.db, s.org, h.group, &PushOptions { cross_group: true })
