@@ -620,9 +620,11 @@ struct RelSpec {
     hash: String,
 }
 
-fn rel_spec(row: &relationship::Model, from: &str, to: &str) -> Option<RelSpec> {
+/// The XPM type a relationship kind is sent as, and on which record its plain label goes
+/// (product-spec §8.11); `None` for kinds XPM has no equivalent of.
+fn xpm_type(kind: RelationshipKind) -> Option<(RelationshipType, Shape)> {
     use RelationshipKind as K;
-    let (rtype, shape) = match row.kind {
+    Some(match kind {
         K::Director => (RelationshipType::Director, Shape::OnTarget),
         K::Secretary => (RelationshipType::Secretary, Shape::OnTarget),
         K::PublicOfficer => (RelationshipType::PublicOfficer, Shape::OnTarget),
@@ -640,7 +642,12 @@ fn rel_spec(row: &relationship::Model, from: &str, to: &str) -> Option<RelSpec> 
         K::Child => (RelationshipType::ParentOf, Shape::ChildFirst),
         K::Spouse => (RelationshipType::Spouse, Shape::Pair),
         K::Custom => return None,
-    };
+    })
+}
+
+fn rel_spec(row: &relationship::Model, from: &str, to: &str) -> Option<RelSpec> {
+    use RelationshipKind as K;
+    let (rtype, shape) = xpm_type(row.kind)?;
     let base = rtype.as_str().to_lowercase();
     // (client, related, key holder, key target, hash kind, hash from id, hash to id)
     let (client, related, holder, target, kind, hf, ht) = match shape {
@@ -1173,7 +1180,7 @@ fn rel_changes(r: &relationship::Model) -> Vec<FieldChange> {
             to: v,
         })
     };
-    put("Type", Some(r.kind.label().to_owned()));
+    put("Type", xpm_type(r.kind).map(|(t, _)| t.as_str().to_owned()));
     if matches!(
         r.kind,
         RelationshipKind::Shareholder | RelationshipKind::Unitholder | RelationshipKind::Owner
@@ -2551,6 +2558,116 @@ mod tests {
             "Trust"
         );
         assert_eq!(standard_structure(K::Smsf, None), "Superannuation Fund");
+    }
+
+    const A: &str = "00000000-0000-4000-8000-00000000000a";
+    const B: &str = "00000000-0000-4000-8000-00000000000b";
+
+    fn row(kind: RelationshipKind, shares: Option<i64>, pct: Option<f64>) -> relationship::Model {
+        relationship::Model {
+            id: 1,
+            organisation_id: 1,
+            kind,
+            from_entity_id: 10,
+            to_entity_id: 20,
+            shares,
+            share_class: Some("Ordinary".into()),
+            percentage: pct,
+            start_date: None,
+            end_date: None,
+            label: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn relationships_go_on_the_record_that_shows_the_plain_label() {
+        use RelationshipKind as K;
+        // A director (A) of a company (B): "Director" on the company's record, key as a pull
+        // builds it (holder|type|target).
+        let d = rel_spec(&row(K::Director, None, None), A, B).unwrap();
+        assert_eq!(
+            (d.client.to_string(), d.related.to_string()),
+            (B.into(), A.into())
+        );
+        assert_eq!(d.key, format!("{A}|director|{B}"));
+        // Parent → child: "Parent Of" on the parent's; a child → parent row says the same.
+        let p = rel_spec(&row(K::Parent, None, None), A, B).unwrap();
+        let c = rel_spec(&row(K::Child, None, None), B, A).unwrap();
+        assert_eq!(p.client.to_string(), A);
+        assert_eq!((p.key.clone(), p.client), (c.key.clone(), c.client));
+        assert_eq!(p.key, format!("{A}|parent of|{B}"));
+        // Spouses: once, keyed by the two UUIDs in order, whichever way round it is stored.
+        let s1 = rel_spec(&row(K::Spouse, None, None), B, A).unwrap();
+        assert_eq!(s1.key, format!("{A}|spouse|{B}"));
+        assert_eq!(s1.client.to_string(), A);
+        assert!(rel_spec(&row(K::Custom, None, None), A, B).is_none());
+    }
+
+    #[test]
+    fn shares_and_percentages_go_only_where_xpm_takes_them() {
+        use RelationshipKind as K;
+        let sh = rel_spec(&row(K::Shareholder, Some(500), Some(50.0)), A, B).unwrap();
+        assert_eq!((sh.shares, sh.percentage), (Some(500), None));
+        let u = rel_spec(&row(K::Unitholder, Some(100), None), A, B).unwrap();
+        assert_eq!(u.rtype, RelationshipType::Shareholder);
+        let p = rel_spec(&row(K::Partner, Some(3), Some(50.0)), A, B).unwrap();
+        assert_eq!((p.shares, p.percentage), (None, Some(50.0)));
+        // A percentage XPM cannot hold does not make the relationship look changed.
+        let sh2 = rel_spec(&row(K::Shareholder, Some(500), Some(60.0)), A, B).unwrap();
+        assert_eq!(sh.hash, sh2.hash);
+    }
+
+    #[test]
+    fn a_custom_structure_that_means_the_same_is_kept() {
+        let mut rules = Rules::new();
+        rules.insert("individual trustee".into(), (EntityKind::Individual, None));
+        let now = Utc::now();
+        let e = entity::Model {
+            id: 1,
+            organisation_id: 1,
+            kind: EntityKind::Trust,
+            trust_type: Some(TrustType::Discretionary),
+            name: "Smith Family Trust".into(),
+            first_name: None,
+            middle_name: None,
+            last_name: None,
+            other_name: None,
+            date_of_birth: None,
+            date_of_death: None,
+            abn: None,
+            acn: None,
+            tfn_sealed: None,
+            tfn_last3: None,
+            email: None,
+            phone: None,
+            address: None,
+            postal_address: None,
+            status: crate::model::EntityStatus::Active,
+            notes: None,
+            created_at: now,
+            updated_at: now,
+        };
+        assert_eq!(
+            target_structure(&e, Some("Discretionary Trust"), &rules),
+            "Discretionary Trust"
+        );
+        assert_eq!(target_structure(&e, Some("Unit Trust"), &rules), "Trust");
+        assert_eq!(target_structure(&e, None, &rules), "Trust");
+        let person = entity::Model {
+            kind: EntityKind::Individual,
+            trust_type: None,
+            ..e
+        };
+        assert_eq!(
+            target_structure(&person, Some("Individual Trustee"), &rules),
+            "Individual Trustee"
+        );
+        assert_eq!(
+            target_structure(&person, Some("Company"), &rules),
+            "Individual"
+        );
     }
 
     #[test]
