@@ -1219,3 +1219,90 @@ async fn a_mapping_without_known_xpm_values_is_checked_with_one_read() {
         "the read values are kept for the next preview"
     );
 }
+
+#[tokio::test]
+async fn a_new_address_goes_whole_into_address_and_reads_back_the_same() {
+    let s = setup().await;
+    let g = s.fernhill().await;
+    let co = s.by_name("Fernhill Orchards Pty Ltd").await;
+    let new_address = "7 Orchard Rise, Armidale NSW 2350";
+    entities::update(
+        &s.db,
+        s.org,
+        &s.cipher,
+        co.id,
+        &EntityInput {
+            address: Some(new_address.into()),
+            ..input_of(&co)
+        },
+        s.now(),
+    )
+    .await
+    .unwrap();
+    let r = s.push(g).await;
+    assert_eq!(r.counts.clients_updated, 1, "{:#?}", r.items);
+    assert_eq!(
+        s.field(FERNHILL_CO, "Address").as_deref(),
+        Some(new_address)
+    );
+    for part in ["City", "Region", "PostCode", "Country"] {
+        assert_eq!(
+            s.field(FERNHILL_CO, part).unwrap_or_default(),
+            "",
+            "{part} is cleared so the address is not doubled"
+        );
+    }
+    // A pull reads it back as the same address.
+    s.admin().advance(Duration::hours(1));
+    pull::pull(
+        &s.db,
+        s.org,
+        &s.cipher,
+        &s.x.client,
+        &s.x.session,
+        g,
+        &PullOptions {
+            full: true,
+            ..Default::default()
+        },
+        &PullControl::default(),
+        s.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.entity(co.id).await.address.as_deref(), Some(new_address));
+    s.admin().reset_counters();
+    s.push(g).await;
+    assert_eq!(s.writes(), BTreeMap::new());
+}
+
+#[tokio::test]
+async fn an_unlinked_group_cannot_be_pushed_or_planned() {
+    let s = setup().await;
+    let g = groups::create(&s.db, s.org, "Loose Ends", s.now())
+        .await
+        .unwrap()
+        .id;
+    let e = push::plan(&s.db, s.org, g, &PushOptions::default())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not linked"), "{e}");
+    let e = push::push(
+        &s.db,
+        s.org,
+        &s.cipher,
+        &s.x.client,
+        &s.x.session,
+        g,
+        &PushOptions::default(),
+        &PushControl::default(),
+        s.now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("Link it"), "{e}");
+    assert_eq!(
+        s.admin().counters().per_endpoint.get("POST client.api/add"),
+        None
+    );
+}
