@@ -1399,11 +1399,12 @@ impl Apply<'_> {
                 }
                 Err(e) => return Err(e),
             }
+            let previous = map.xpm_values.clone();
             let mut active = map.into_active_model();
             active.xpm_name = Set(c.name.clone());
             active.business_structure = Set(Some(structure));
             active.values_hash = Set(Some(values_hash));
-            active.xpm_values = Set(Some(crate::push::values_json(c)));
+            active.xpm_values = Set(Some(crate::push::values_json(c, previous.as_deref())));
             active.last_seen_at = Set(self.now);
             let map = active.update(self.txn).await?;
             self.maps.insert(inc.uuid.clone(), map);
@@ -1530,7 +1531,7 @@ impl Apply<'_> {
             xpm_name: Set(c.name.clone()),
             business_structure: Set(Some(structure.clone())),
             values_hash: Set(Some(values_hash)),
-            xpm_values: Set(Some(crate::push::values_json(c))),
+            xpm_values: Set(Some(crate::push::values_json(c, None))),
             last_seen_at: Set(self.now),
             ..Default::default()
         }

@@ -339,6 +339,11 @@ struct Values {
     abn: Option<String>,
     acn: Option<String>,
     tfn_last3: Option<String>,
+    /// The TFN a push last sent, sealed like the entity's ([`TfnCipher`]; never in clear). XPM
+    /// shows only the last three digits, so this is how a corrected TFN with the same last
+    /// three digits is still noticed. Kept while XPM's last three digits stay the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tfn_sent: Option<String>,
     business_structure: Option<String>,
     /// The XPM groups the client was in, when the read showed them.
     #[serde(default)]
@@ -389,6 +394,7 @@ fn values_of(c: &Client) -> Values {
         abn: identifier(&c.business_number, 11, None),
         acn: identifier(&c.company_number, 9, None),
         tfn_last3: c.tax_number_masked.value().and_then(|t| last3(t)),
+        tfn_sent: None,
         business_structure: text(&c.business_structure),
         groups: c
             .groups
@@ -398,9 +404,22 @@ fn values_of(c: &Client) -> Values {
 }
 
 /// The JSON of a client's values as XPM shows them, for `xpm_client_map.xpm_values` (written by
-/// pulls too, so a push after a pull knows what XPM holds without a call).
-pub(crate) fn values_json(c: &Client) -> String {
-    serde_json::to_string(&values_of(c)).expect("values serialise")
+/// pulls too, so a push after a pull knows what XPM holds without a call). `previous` is the
+/// stored JSON: the TFN last sent is kept while XPM's last three digits are unchanged.
+pub(crate) fn values_json(c: &Client, previous: Option<&str>) -> String {
+    let mut v = values_of(c);
+    v.tfn_sent = carried_tfn(
+        &v,
+        previous.and_then(|p| serde_json::from_str(p).ok()).as_ref(),
+    );
+    serde_json::to_string(&v).expect("values serialise")
+}
+
+/// The TFN sent earlier, if XPM still shows its last three digits.
+fn carried_tfn(now: &Values, before: Option<&Values>) -> Option<String> {
+    before
+        .filter(|b| b.tfn_last3 == now.tfn_last3)
+        .and_then(|b| b.tfn_sent.clone())
 }
 
 fn parse_values(json: &Option<String>) -> Option<Values> {
@@ -454,14 +473,15 @@ fn desired(e: &entity::Model, current_structure: Option<&str>, rules: &Rules) ->
         abn: clean(&e.abn).map(|s| s.replace(' ', "")),
         acn: clean(&e.acn).map(|s| s.replace(' ', "")),
         tfn_last3: e.tfn_sealed.as_ref().and(e.tfn_last3.clone()),
+        tfn_sent: None,
         business_structure: Some(target_structure(e, current_structure, rules)),
         groups: None,
     }
 }
 
 /// The fields where `want` differs from `have`. Individual-only fields are compared for
-/// individuals only; a TFN is never cleared, and shown masked.
-fn diff(kind: EntityKind, want: &Values, have: &Values) -> Vec<FieldChange> {
+/// individuals only; a TFN ([`tfn_differs`]) is never cleared, and shown masked.
+fn diff(kind: EntityKind, want: &Values, have: &Values, tfn_differs: bool) -> Vec<FieldChange> {
     let mut out = Vec::new();
     let mut cmp = |field: &str, w: &Option<String>, h: &Option<String>, fold: bool| {
         let same = match (w, h) {
@@ -506,7 +526,7 @@ fn diff(kind: EntityKind, want: &Values, have: &Values) -> Vec<FieldChange> {
         &have.business_structure,
         true,
     );
-    if want.tfn_last3.is_some() && want.tfn_last3 != have.tfn_last3 {
+    if want.tfn_last3.is_some() && tfn_differs {
         out.push(FieldChange {
             field: "TaxNumber".into(),
             from: have.tfn_last3.as_deref().map(tfn::mask),
@@ -514,6 +534,20 @@ fn diff(kind: EntityKind, want: &Values, have: &Values) -> Vec<FieldChange> {
         });
     }
     out
+}
+
+/// Whether the entity's TFN is not the one XPM holds: compared with the TFN last sent when
+/// known (opened, in memory only), else by XPM's last three digits.
+fn tfn_differs(e: &entity::Model, have: &Values, cipher: &TfnCipher) -> bool {
+    let Some(sealed) = &e.tfn_sealed else {
+        return false;
+    };
+    if let Some(sent) = &have.tfn_sent {
+        if let (Ok(now), Ok(before)) = (cipher.open(sealed), cipher.open(sent)) {
+            return now != before;
+        }
+    }
+    e.tfn_last3 != have.tfn_last3
 }
 
 /// Writes the changed fields into a request body. The TFN is opened from its sealed value;
@@ -569,7 +603,7 @@ fn create_input(
     want: &Values,
     cipher: &TfnCipher,
 ) -> Result<(ClientInput, Vec<FieldChange>)> {
-    let changes = diff(e.kind, want, &Values::default());
+    let changes = diff(e.kind, want, &Values::default(), true);
     let mut input = ClientInput {
         name: want.name.clone().unwrap_or_default(),
         ..ClientInput::default()
@@ -944,6 +978,7 @@ fn outside_note(name: &str) -> String {
 pub async fn plan(
     db: &DatabaseConnection,
     org: OrgId,
+    cipher: &TfnCipher,
     group_id: i32,
     options: &PushOptions,
 ) -> Result<PushPlan> {
@@ -961,7 +996,7 @@ pub async fn plan(
                 let calls = if pending.contains(&e.id) { 2 } else { 1 };
                 (
                     PushAction::Create,
-                    diff(e.kind, &want, &Values::default()),
+                    diff(e.kind, &want, &Values::default(), true),
                     calls,
                 )
             }
@@ -972,7 +1007,12 @@ pub async fn plan(
                         .business_structure
                         .clone()
                         .or(m.business_structure.clone());
-                    let changes = diff(e.kind, &desired(e, current.as_deref(), &rules), &known);
+                    let changes = diff(
+                        e.kind,
+                        &desired(e, current.as_deref(), &rules),
+                        &known,
+                        tfn_differs(e, &known, cipher),
+                    );
                     if changes.is_empty() {
                         (PushAction::Unchanged, changes, 0)
                     } else {
@@ -1256,7 +1296,7 @@ pub async fn push(
     control: &PushControl,
     now: DateTime<Utc>,
 ) -> Result<PushReport> {
-    let expected = plan(db, org, group_id, options).await?;
+    let expected = plan(db, org, cipher, group_id, options).await?;
     let s = scope(db, org, group_id).await?;
     let tenant = session.tenant.as_str().to_owned();
     if s.link.tenant_id != tenant {
@@ -1693,7 +1733,12 @@ impl<'a> Pusher<'a> {
                     .business_structure
                     .clone()
                     .or(map.business_structure.clone());
-                let changes = diff(e.kind, &desired(e, current.as_deref(), &self.rules), k);
+                let changes = diff(
+                    e.kind,
+                    &desired(e, current.as_deref(), &self.rules),
+                    k,
+                    tfn_differs(e, k, self.cipher),
+                );
                 if changes.is_empty() {
                     self.done(
                         phase,
@@ -1726,9 +1771,15 @@ impl<'a> Pusher<'a> {
                 return self.save().await;
             }
         };
-        let live_values = values_of(&live);
+        let mut live_values = values_of(&live);
+        live_values.tfn_sent = carried_tfn(&live_values, known.as_ref());
         let want = desired(e, live_values.business_structure.as_deref(), &self.rules);
-        let mut changes = diff(e.kind, &want, &live_values);
+        let mut changes = diff(
+            e.kind,
+            &want,
+            &live_values,
+            tfn_differs(e, &live_values, self.cipher),
+        );
         if let Some(fields) = &wanted_here {
             // Only what changed here since the last sync; XPM's own later edits stay.
             changes.retain(|c| fields.contains(&c.field));
@@ -1757,7 +1808,12 @@ impl<'a> Pusher<'a> {
             .await
         {
             Ok(d) => {
-                let v = values_of(&d.client);
+                let mut v = values_of(&d.client);
+                v.tfn_sent = if changes.iter().any(|c| c.field == "TaxNumber") {
+                    e.tfn_sealed.clone()
+                } else {
+                    carried_tfn(&v, Some(&live_values))
+                };
                 self.save_map(map, &d.client, &v).await?;
                 self.progress.counts.clients_updated += 1;
                 self.done(
@@ -1838,7 +1894,7 @@ impl<'a> Pusher<'a> {
         let (client, session) = (self.client, self.session);
         match self.call(client.add_client(session, &input)).await {
             Ok(d) => {
-                self.insert_map(e, &d.client).await?;
+                self.insert_map(e, &d.client, e.tfn_sealed.clone()).await?;
                 self.progress.counts.clients_created += 1;
                 self.done(
                     phase,
@@ -1895,12 +1951,19 @@ impl<'a> Pusher<'a> {
     }
 
     /// Saves a new mapping and clears the entity's pending create, in one transaction.
-    async fn insert_map(&mut self, e: &entity::Model, c: &Client) -> Result<()> {
+    /// `tfn_sent`: the sealed TFN the create carried, if any.
+    async fn insert_map(
+        &mut self,
+        e: &entity::Model,
+        c: &Client,
+        tfn_sent: Option<String>,
+    ) -> Result<()> {
         let uuid = c
             .uuid
             .map(|u| uuid_text(&u))
             .ok_or_else(|| Error::Validation("XPM returned a client without an id.".into()))?;
-        let values = values_of(c);
+        let mut values = values_of(c);
+        values.tfn_sent = tfn_sent;
         self.progress.pending_creates.retain(|id| *id != e.id);
         self.suspects.remove(&e.id);
         let txn = self.db.begin().await?;
@@ -1935,7 +1998,12 @@ impl<'a> Pusher<'a> {
     }
 
     async fn adopt(&mut self, phase: PushPhase, e: &entity::Model, c: Box<Client>) -> Result<()> {
-        self.insert_map(e, &c).await?;
+        // A create lost on its way back carried the TFN, if XPM shows its last digits.
+        let sent = e
+            .tfn_sealed
+            .clone()
+            .filter(|_| values_of(&c).tfn_last3 == e.tfn_last3);
+        self.insert_map(e, &c, sent).await?;
         self.progress.counts.clients_adopted += 1;
         self.done(
             phase,

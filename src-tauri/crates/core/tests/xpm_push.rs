@@ -328,7 +328,7 @@ async fn plan_previews_creates_and_cost_without_calling_xpm() {
     let s = setup().await;
     let h = s.harbour().await;
     s.admin().reset_counters();
-    let plan = push::plan(&s.db, s.org, h.group, &PushOptions::default())
+    let plan = push::plan(&s.db, s.org, &s.cipher, h.group, &PushOptions::default())
         .await
         .unwrap();
     assert_eq!(s.admin().counters().total, 0, "a dry run makes no XPM call");
@@ -453,7 +453,7 @@ async fn push_creates_clients_members_and_relationships_then_a_second_push_write
     assert_eq!(again.calls, 1, "only the group read");
     assert_eq!(again.counts.clients_created, 0);
     assert_eq!(again.counts.relationships_created, 0);
-    let plan = push::plan(&s.db, s.org, h.group, &PushOptions::default())
+    let plan = push::plan(&s.db, s.org, &s.cipher, h.group, &PushOptions::default())
         .await
         .unwrap();
     assert_eq!((plan.creates, plan.updates, plan.links), (0, 0, 0));
@@ -466,7 +466,7 @@ async fn push_creates_clients_members_and_relationships_then_a_second_push_write
 async fn a_push_right_after_a_pull_sends_nothing() {
     let s = setup().await;
     let g = s.fernhill().await;
-    let plan = push::plan(&s.db, s.org, g, &PushOptions::default())
+    let plan = push::plan(&s.db, s.org, &s.cipher, g, &PushOptions::default())
         .await
         .unwrap();
     let busy: Vec<_> = plan
@@ -526,7 +526,7 @@ async fn an_edited_entity_updates_only_the_changed_fields_and_keeps_its_custom_s
     let city_before = s.field(FERNHILL_CO, "City");
     assert!(abn_before.is_some() && tax_before.is_some() && phone_before.is_some());
     assert!(city_before.is_some());
-    let plan = push::plan(&s.db, s.org, g, &PushOptions::default())
+    let plan = push::plan(&s.db, s.org, &s.cipher, g, &PushOptions::default())
         .await
         .unwrap();
     let co_item = plan
@@ -617,7 +617,7 @@ async fn a_masked_tax_number_is_never_sent_and_a_new_tfn_goes_in_clear() {
     )
     .await
     .unwrap();
-    let plan = push::plan(&s.db, s.org, g, &PushOptions::default())
+    let plan = push::plan(&s.db, s.org, &s.cipher, g, &PushOptions::default())
         .await
         .unwrap();
     let change = plan
@@ -688,7 +688,7 @@ async fn relationship_changes_update_in_place_and_a_type_change_is_delete_and_ad
     )
     .await
     .unwrap();
-    let plan = push::plan(&s.db, s.org, h.group, &PushOptions::default())
+    let plan = push::plan(&s.db, s.org, &s.cipher, h.group, &PushOptions::default())
         .await
         .unwrap();
     let actions: Vec<PushAction> = plan
@@ -870,9 +870,15 @@ async fn cross_group_dependencies_are_pushed_only_when_allowed() {
         .contains("not in XPM yet"));
     assert!(s.xpm_named("Ledger & Quill Pty Ltd").await.is_empty());
 
-    let plan = push::plan(&s.db, s.org, h.group, &PushOptions { cross_group: true })
-        .await
-        .unwrap();
+    let plan = push::plan(
+        &s.db,
+        s.org,
+        &s.cipher,
+        h.group,
+        &PushOptions { cross_group: true },
+    )
+    .await
+    .unwrap();
     assert!(plan
         .items
         .iter()
@@ -1193,7 +1199,7 @@ async fn a_mapping_without_known_xpm_values_is_checked_with_one_read() {
     s.db.execute_unprepared("UPDATE xpm_client_map SET xpm_values = NULL")
         .await
         .unwrap();
-    let plan = push::plan(&s.db, s.org, g, &PushOptions::default())
+    let plan = push::plan(&s.db, s.org, &s.cipher, g, &PushOptions::default())
         .await
         .unwrap();
     let checks = plan
@@ -1211,7 +1217,7 @@ async fn a_mapping_without_known_xpm_values_is_checked_with_one_read() {
         BTreeMap::new(),
         "nothing differs: read, no write"
     );
-    let plan = push::plan(&s.db, s.org, g, &PushOptions::default())
+    let plan = push::plan(&s.db, s.org, &s.cipher, g, &PushOptions::default())
         .await
         .unwrap();
     assert!(
@@ -1283,7 +1289,7 @@ async fn an_unlinked_group_cannot_be_pushed_or_planned() {
         .await
         .unwrap()
         .id;
-    let e = push::plan(&s.db, s.org, g, &PushOptions::default())
+    let e = push::plan(&s.db, s.org, &s.cipher, g, &PushOptions::default())
         .await
         .unwrap_err();
     assert!(e.to_string().contains("not linked"), "{e}");
@@ -1305,4 +1311,62 @@ async fn an_unlinked_group_cannot_be_pushed_or_planned() {
         s.admin().counters().per_endpoint.get("POST client.api/add"),
         None
     );
+}
+
+#[tokio::test]
+async fn a_corrected_tfn_with_the_same_last_three_digits_is_still_sent() {
+    let s = setup().await;
+    let h = s.harbour().await;
+    s.push(h.group).await;
+    let ada = s.uuid(h.ada).await;
+    assert_eq!(s.field(&ada, "TaxNumber").as_deref(), Some("123456782"));
+    // A pull in between rewrites what XPM shows; the push's record of the TFN it sent stays.
+    s.admin().advance(Duration::hours(1));
+    pull::pull(
+        &s.db,
+        s.org,
+        &s.cipher,
+        &s.x.client,
+        &s.x.session,
+        h.group,
+        &PullOptions {
+            full: true,
+            ..Default::default()
+        },
+        &PullControl::default(),
+        s.now(),
+    )
+    .await
+    .unwrap();
+    // A typo fixed in the middle digits: XPM's masked value (…782) cannot show the difference.
+    let e = s.entity(h.ada).await;
+    entities::update(
+        &s.db,
+        s.org,
+        &s.cipher,
+        h.ada,
+        &EntityInput {
+            tfn: Some("123465782".into()),
+            ..input_of(&e)
+        },
+        s.now(),
+    )
+    .await
+    .unwrap();
+    let plan = push::plan(&s.db, s.org, &s.cipher, h.group, &PushOptions::default())
+        .await
+        .unwrap();
+    let item = plan
+        .items
+        .iter()
+        .find(|i| i.entity_id == Some(h.ada) && i.phase == PushPhase::Entities)
+        .unwrap();
+    assert_eq!(item.action, PushAction::Update, "{item:#?}");
+    assert_eq!(item.changes[0].field, "TaxNumber");
+    let r = s.push(h.group).await;
+    assert_eq!(r.counts.clients_updated, 1, "{:#?}", r.items);
+    assert_eq!(s.field(&ada, "TaxNumber").as_deref(), Some("123465782"));
+    s.admin().reset_counters();
+    s.push(h.group).await;
+    assert_eq!(s.writes(), BTreeMap::new());
 }
