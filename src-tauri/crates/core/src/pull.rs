@@ -280,7 +280,7 @@ fn uuid_text(u: &uuid::Uuid) -> String {
     u.hyphenated().to_string()
 }
 
-fn hash<T: Serialize>(value: &T) -> String {
+pub(crate) fn hash<T: Serialize>(value: &T) -> String {
     let json = serde_json::to_vec(value).expect("values serialise");
     Sha256::digest(json)
         .iter()
@@ -720,21 +720,21 @@ async fn get(client: &xpm::XpmClient, session: &xpm::Session, uuid: &str) -> Res
 // ---------------------------------------------------------------------------------------------
 // Mapping an XPM client onto entity fields.
 
-fn text(f: &Field<String>) -> Option<String> {
+pub(crate) fn text(f: &Field<String>) -> Option<String> {
     f.value()
         .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|s| !s.is_empty())
 }
 
 /// Missing keeps `existing`; empty clears; a value replaces.
-fn pick(f: &Field<String>, existing: Option<String>) -> Option<String> {
+pub(crate) fn pick(f: &Field<String>, existing: Option<String>) -> Option<String> {
     match f {
         Field::Missing => existing,
         _ => text(f),
     }
 }
 
-fn address(parts: [&Field<String>; 5], existing: Option<String>) -> Option<String> {
+pub(crate) fn address(parts: [&Field<String>; 5], existing: Option<String>) -> Option<String> {
     if parts.iter().all(|p| p.is_missing()) {
         return existing;
     }
@@ -742,7 +742,11 @@ fn address(parts: [&Field<String>; 5], existing: Option<String>) -> Option<Strin
     Some(joined.join(", ")).filter(|s| !s.is_empty())
 }
 
-fn identifier(f: &Field<String>, len: usize, existing: Option<String>) -> Option<String> {
+pub(crate) fn identifier(
+    f: &Field<String>,
+    len: usize,
+    existing: Option<String>,
+) -> Option<String> {
     match f {
         Field::Missing => existing,
         _ => text(f)
@@ -1395,10 +1399,12 @@ impl Apply<'_> {
                 }
                 Err(e) => return Err(e),
             }
+            let previous = map.xpm_values.clone();
             let mut active = map.into_active_model();
             active.xpm_name = Set(c.name.clone());
             active.business_structure = Set(Some(structure));
             active.values_hash = Set(Some(values_hash));
+            active.xpm_values = Set(Some(crate::push::values_json(c, previous.as_deref())));
             active.last_seen_at = Set(self.now);
             let map = active.update(self.txn).await?;
             self.maps.insert(inc.uuid.clone(), map);
@@ -1525,6 +1531,7 @@ impl Apply<'_> {
             xpm_name: Set(c.name.clone()),
             business_structure: Set(Some(structure.clone())),
             values_hash: Set(Some(values_hash)),
+            xpm_values: Set(Some(crate::push::values_json(c, None))),
             last_seen_at: Set(self.now),
             ..Default::default()
         }

@@ -1,4 +1,4 @@
-//! The history of XPM sync runs (discovery and pulls): when each ran, how it ended, how many
+//! The history of XPM sync runs (discovery, pulls and pushes): when each ran, how it ended, how many
 //! XPM calls it made and what it changed, for the run history of issue 8 and the "last refresh
 //! failed" line of the Import Groups page.
 //!
@@ -28,21 +28,25 @@ pub enum RunKind {
     Discovery,
     /// A linked group's pull ([`crate::pull::pull`]).
     Pull,
+    /// A push to XPM ([`crate::push::push`], [`crate::push::push_entity`]); its summary holds
+    /// the progress (phase, counts, creates whose outcome is not known yet).
+    Push,
 }
 
 impl RunKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Discovery => "discovery",
             Self::Pull => "pull",
+            Self::Push => "push",
         }
     }
 
     fn parse(s: &str) -> Self {
-        if s == "discovery" {
-            Self::Discovery
-        } else {
-            Self::Pull
+        match s {
+            "discovery" => Self::Discovery,
+            "push" => Self::Push,
+            _ => Self::Pull,
         }
     }
 }

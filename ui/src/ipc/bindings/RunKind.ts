@@ -3,4 +3,4 @@
 /**
  * What a run did.
  */
-export type RunKind = "discovery" | "pull";
+export type RunKind = "discovery" | "pull" | "push";
