@@ -37,8 +37,10 @@
 //! resolved by a rule or keywords included) already means the same keeps it. Fields: name,
 //! first/last/other name and date of birth (individuals), email, phone, address and postal
 //! address (sent whole in `Address`/`PostalAddress`, the city, region, postcode and country
-//! elements cleared), ABN → `BusinessNumber`, ACN → `CompanyNumber`, TFN → `TaxNumber` only
-//! when XPM's last three digits differ, opened from the sealed value — never the masked one.
+//! elements cleared), ABN → `BusinessNumber`, ACN → `CompanyNumber`, TFN → `TaxNumber`,
+//! opened from the sealed value — never the masked one XPM shows — and only when it is not the
+//! one XPM holds: compared with the TFN a push last sent (kept sealed with XPM's values), or,
+//! when XPM's TFN came from elsewhere, by its last three digits.
 //! Relationship types: Director, Secretary, Public Officer, Trustee (and Executor), Appointer
 //! (Appointor), Beneficiary, Settlor, Partner, Shareholder (and Unitholder), Member (SMSF
 //! member), Auditor, Associate, Owner go on the target's record with the holder as related
@@ -58,7 +60,11 @@
 //!   stays pending, and this push or the next one searches XPM (`client.api/search`) for a
 //!   client with the same name and identifiers that no entity is mapped to, and adopts it
 //!   instead of creating a second one. Relationship adds whose outcome is unknown (or that XPM
-//!   says already exist) are looked up on the client's record and adopted.
+//!   says already exist) are looked up on the client's record and adopted. Only a create that
+//!   may have happened is searched for: a same-named client someone made in XPM is never
+//!   adopted silently (linking duplicates is reconciliation's job).
+//! - **Stale ids**: a relationship deleted in XPM is added again when it changes here; a
+//!   relationship id XPM no longer knows is looked up again by its key.
 //! - **Resumable**: every mapping is written as soon as its XPM call succeeds, and every item
 //!   is re-derived from the database, so a push stopped by a crash, a cancel or XPM's day
 //!   limit continues where it stopped, with no duplicates; the run's summary records its
@@ -970,7 +976,8 @@ fn outside_note(name: &str) -> String {
 // Plan.
 
 /// The dry run of [`push`]: what each phase will send and what it costs; no XPM call and no
-/// write.
+/// write. `cipher` opens TFNs in memory to tell whether one changed (never shown: previews
+/// mask them).
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown group; [`Error::Validation`] if it is not linked;
