@@ -61,11 +61,13 @@ pub enum RunStatus {
     Running,
     /// Finished; its changes are saved.
     Succeeded,
-    /// An XPM call or the database failed; nothing was changed. `error` says why.
+    /// An XPM call or the database failed; nothing was changed (a push keeps what it sent and
+    /// stopped). `error` says why.
     Failed,
-    /// Cancelled by the user; nothing was changed.
+    /// Cancelled by the user; nothing was changed (a push keeps what it sent).
     Cancelled,
-    /// The app stopped while it ran; nothing was changed (found by the next run).
+    /// The app stopped while it ran; nothing was changed (a push keeps what it sent), found by
+    /// the next run.
     Interrupted,
 }
 
