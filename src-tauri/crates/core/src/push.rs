@@ -33,8 +33,9 @@
 //! # Mapping (product-spec §8.10, §8.11)
 //! Business structure from kind and trust type: Individual, Company, Trust (Unit → "Unit
 //! Trust", Testamentary → "Testamentary Trust", Deceased estate → "Estate", any other → "Trust"),
-//! Partnership, SMSF → "Superannuation Fund". A client whose current structure (a custom one
-//! resolved by a rule or keywords included) already means the same keeps it. Fields: name,
+//! Partnership, SMSF → "Superannuation Fund". A client whose current structure already means
+//! the same (a custom one resolved by a rule or keywords included), or is a custom label no rule
+//! reads (its kind was chosen by hand on a pull), keeps it. Fields: name,
 //! first/last/other name and date of birth (individuals), email, phone, address and postal
 //! address (sent whole in `Address`/`PostalAddress`, the city, region, postcode and country
 //! elements cleared), ABN → `BusinessNumber`, ACN → `CompanyNumber`, TFN → `TaxNumber`,
@@ -449,14 +450,15 @@ pub fn standard_structure(kind: EntityKind, trust_type: Option<TrustType>) -> &'
 }
 
 /// The structure to send: the client's current one when it already means the same (a custom
-/// structure from a rule or keywords included), else the standard one.
+/// structure from a rule or keywords included) or cannot be read at all (a custom label the
+/// user mapped by hand when pulling: never overwritten by a guess), else the standard one.
 fn target_structure(e: &entity::Model, current: Option<&str>, rules: &Rules) -> String {
     let standard = standard_structure(e.kind, e.trust_type);
     if let Some(cur) = current.filter(|c| !c.trim().is_empty()) {
-        if let Some(r) = structures::resolve(rules, cur) {
-            if r.kind == e.kind && standard_structure(r.kind, r.trust_type) == standard {
-                return cur.to_owned();
+        match structures::resolve(rules, cur) {
+            Some(r) if r.kind != e.kind || standard_structure(r.kind, r.trust_type) != standard => {
             }
+            _ => return cur.to_owned(),
         }
     }
     standard.to_owned()
