@@ -33,12 +33,15 @@
 //! # Mapping (product-spec §8.10, §8.11)
 //! Business structure from kind and trust type: Individual, Company, Trust (Unit → "Unit
 //! Trust", Testamentary → "Testamentary Trust", Deceased estate → "Estate", any other → "Trust"),
-//! Partnership, SMSF → "Superannuation Fund". A client whose current structure (a custom one
-//! resolved by a rule or keywords included) already means the same keeps it. Fields: name,
+//! Partnership, SMSF → "Superannuation Fund". A client whose current structure already means
+//! the same (a custom one resolved by a rule or keywords included), or is a custom label no rule
+//! reads (its kind was chosen by hand on a pull), keeps it. Fields: name,
 //! first/last/other name and date of birth (individuals), email, phone, address and postal
 //! address (sent whole in `Address`/`PostalAddress`, the city, region, postcode and country
-//! elements cleared), ABN → `BusinessNumber`, ACN → `CompanyNumber`, TFN → `TaxNumber` only
-//! when XPM's last three digits differ, opened from the sealed value — never the masked one.
+//! elements cleared), ABN → `BusinessNumber`, ACN → `CompanyNumber`, TFN → `TaxNumber`,
+//! opened from the sealed value — never the masked one XPM shows — and only when it is not the
+//! one XPM holds: compared with the TFN a push last sent (kept sealed with XPM's values), or,
+//! when XPM's TFN came from elsewhere, by its last three digits.
 //! Relationship types: Director, Secretary, Public Officer, Trustee (and Executor), Appointer
 //! (Appointor), Beneficiary, Settlor, Partner, Shareholder (and Unitholder), Member (SMSF
 //! member), Auditor, Associate, Owner go on the target's record with the holder as related
@@ -58,7 +61,11 @@
 //!   stays pending, and this push or the next one searches XPM (`client.api/search`) for a
 //!   client with the same name and identifiers that no entity is mapped to, and adopts it
 //!   instead of creating a second one. Relationship adds whose outcome is unknown (or that XPM
-//!   says already exist) are looked up on the client's record and adopted.
+//!   says already exist) are looked up on the client's record and adopted. Only a create that
+//!   may have happened is searched for: a same-named client someone made in XPM is never
+//!   adopted silently (linking duplicates is reconciliation's job).
+//! - **Stale ids**: a relationship deleted in XPM is added again when it changes here; a
+//!   relationship id XPM no longer knows is looked up again by its key.
 //! - **Resumable**: every mapping is written as soon as its XPM call succeeds, and every item
 //!   is re-derived from the database, so a push stopped by a crash, a cancel or XPM's day
 //!   limit continues where it stopped, with no duplicates; the run's summary records its
@@ -443,14 +450,15 @@ pub fn standard_structure(kind: EntityKind, trust_type: Option<TrustType>) -> &'
 }
 
 /// The structure to send: the client's current one when it already means the same (a custom
-/// structure from a rule or keywords included), else the standard one.
+/// structure from a rule or keywords included) or cannot be read at all (a custom label the
+/// user mapped by hand when pulling: never overwritten by a guess), else the standard one.
 fn target_structure(e: &entity::Model, current: Option<&str>, rules: &Rules) -> String {
     let standard = standard_structure(e.kind, e.trust_type);
     if let Some(cur) = current.filter(|c| !c.trim().is_empty()) {
-        if let Some(r) = structures::resolve(rules, cur) {
-            if r.kind == e.kind && standard_structure(r.kind, r.trust_type) == standard {
-                return cur.to_owned();
+        match structures::resolve(rules, cur) {
+            Some(r) if r.kind != e.kind || standard_structure(r.kind, r.trust_type) != standard => {
             }
+            _ => return cur.to_owned(),
         }
     }
     standard.to_owned()
@@ -970,7 +978,8 @@ fn outside_note(name: &str) -> String {
 // Plan.
 
 /// The dry run of [`push`]: what each phase will send and what it costs; no XPM call and no
-/// write.
+/// write. `cipher` opens TFNs in memory to tell whether one changed (never shown: previews
+/// mask them).
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown group; [`Error::Validation`] if it is not linked;

@@ -1,11 +1,12 @@
-//! The history of XPM sync runs (discovery, pulls and pushes): when each ran, how it ended, how many
-//! XPM calls it made and what it changed, for the run history of issue 8 and the "last refresh
-//! failed" line of the Import Groups page.
+//! The history of XPM sync runs (discovery, pulls and pushes): when each ran, how it ended, how
+//! many XPM calls it made and what it changed, for the run history of issue 8 and the "last
+//! refresh failed" line of the Import Groups page.
 //!
 //! A run is recorded as `running` before its first XPM call, in its own small transaction, and
 //! finished in the transaction that applies its changes (or marked `failed` when a call fails),
 //! so a run killed half-way stays `running` until the next run of the same kind marks it
-//! `interrupted`.
+//! `interrupted`. A push writes as it goes, so its summary is its progress, saved after every
+//! item ([`crate::push`]): an interrupted push's changes up to then are kept.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -60,11 +61,13 @@ pub enum RunStatus {
     Running,
     /// Finished; its changes are saved.
     Succeeded,
-    /// An XPM call or the database failed; nothing was changed. `error` says why.
+    /// An XPM call or the database failed; nothing was changed (a push keeps what it sent and
+    /// stopped). `error` says why.
     Failed,
-    /// Cancelled by the user; nothing was changed.
+    /// Cancelled by the user; nothing was changed (a push keeps what it sent).
     Cancelled,
-    /// The app stopped while it ran; nothing was changed (found by the next run).
+    /// The app stopped while it ran; nothing was changed (a push keeps what it sent), found by
+    /// the next run.
     Interrupted,
 }
 

@@ -1370,3 +1370,34 @@ async fn a_corrected_tfn_with_the_same_last_three_digits_is_still_sent() {
     s.push(h.group).await;
     assert_eq!(s.writes(), BTreeMap::new());
 }
+
+#[tokio::test]
+async fn a_failed_relationship_is_reported_the_others_continue_and_the_next_push_adds_it() {
+    let s = setup().await;
+    let h = s.harbour().await;
+    // XPM fails the first relationship add (not applied).
+    s.admin()
+        .inject(FaultKind::Status500, 1, Some("client.api/addrelationship"));
+    let r = s.push(h.group).await;
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(r.counts.failed, 1, "{:#?}", r.items);
+    assert_eq!(
+        r.counts.relationships_created, 1,
+        "the other one went through"
+    );
+    let failed = r
+        .items
+        .iter()
+        .find(|i| i.outcome == ItemOutcome::Failed)
+        .unwrap();
+    assert_eq!(failed.phase, PushPhase::Relationships);
+    assert!(
+        failed.message.as_deref().unwrap().contains("try again"),
+        "{failed:?}"
+    );
+    let again = s.push(h.group).await;
+    assert_eq!(again.counts.failed, 0, "{:#?}", again.items);
+    assert_eq!(again.counts.relationships_created, 1);
+    let co = s.uuid(h.co).await;
+    assert_eq!(rels_of(&s.xpm_client(&co).await).len(), 2);
+}
