@@ -12,6 +12,8 @@ pub mod cli;
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
 pub mod commands;
 pub mod ipc;
+#[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
+pub mod push;
 pub mod state;
 pub mod vault;
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
@@ -115,6 +117,7 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
         .plugin(tauri_plugin_opener::init())
         .manage(state)
         .manage(xero)
+        .manage(push::PushJobs::default())
         .setup(|app| {
             use tauri_plugin_deep_link::DeepLinkExt;
             #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
@@ -184,6 +187,10 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
             xero::xpm_link_existing,
             xero::xpm_unlink,
             xero::xpm_group_link,
+            push::xpm_push_plan,
+            push::xpm_push,
+            push::xpm_push_cancel,
+            push::xpm_push_entity,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the StructureGram window");

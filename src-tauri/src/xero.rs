@@ -112,7 +112,7 @@ async fn context(state: &AppState) -> CmdResult<(XeroContext, structuregram_core
 }
 
 /// An authenticated XPM session for an integration action, after the integration gate.
-async fn xpm_session(
+pub(crate) async fn xpm_session(
     state: &AppState,
     xero: &XeroState,
 ) -> CmdResult<(XeroContext, xpm::XpmClient, xpm::Session)> {

@@ -1,5 +1,5 @@
 //! The headless Xero commands: `structuregram xero …` (settings, connect, status, test,
-//! disconnect) and `structuregram xpm …` (the group catalog and links), for scripts and tests.
+//! disconnect) and `structuregram xpm …` (the group catalog, links and push), for scripts and tests.
 //!
 //! Integration actions need what the window needs: the user's password (to open the vault that
 //! holds the tokens; `STRUCTUREGRAM_PASSWORD` or the first line of standard input) and a
@@ -13,7 +13,7 @@ use clap::Subcommand;
 use structuregram_core::discovery::{self, CatalogFilter};
 use structuregram_core::links;
 use structuregram_core::xero::{self, Completion, Connector, XeroContext, XeroSettings};
-use structuregram_core::{gate, groups, OrgId};
+use structuregram_core::{gate, groups, push, OrgId};
 
 use super::Answers;
 use crate::state::AppState;
@@ -105,6 +105,28 @@ pub enum XpmCommand {
         /// The StructureGram user.
         #[arg(long)]
         username: String,
+        /// A code from the authenticator app (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Push a linked group to XPM: entities, the group's name, members, then relationships.
+    /// `--dry-run` only shows what would change and the calls it takes.
+    Push {
+        /// The StructureGram group's id or exact name.
+        #[arg(long, value_name = "ID_OR_NAME")]
+        group: String,
+        /// Only show the plan; change nothing (needs no password or code).
+        #[arg(long)]
+        dry_run: bool,
+        /// Also push entities of other groups that a relationship needs.
+        #[arg(long)]
+        cross_group: bool,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+        /// The StructureGram user (not needed with --dry-run).
+        #[arg(long, required_unless_present = "dry_run")]
+        username: Option<String>,
         /// A code from the authenticator app (else read from standard input).
         #[arg(long)]
         code: Option<String>,
@@ -328,6 +350,83 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                 link.group_name,
                 link.group_id
             );
+        }
+        XpmCommand::Push {
+            group,
+            dry_run,
+            cross_group,
+            json,
+            username,
+            code,
+        } => {
+            let g = groups::find(&state.db, org, group).await?;
+            let options = push::PushOptions {
+                cross_group: *cross_group,
+            };
+            if *dry_run {
+                let plan = push::plan(&state.db, org, &state.cipher, g.id, &options).await?;
+                if *json {
+                    outln!("{}", serde_json::to_string_pretty(&plan)?);
+                } else {
+                    for item in &plan.items {
+                        outln!(
+                            "{:<14} {:<10} {}",
+                            format!("{:?}", item.phase),
+                            format!("{:?}", item.action),
+                            item.subject
+                        );
+                    }
+                    eprintln!(
+                        "Would create {}, update {}, link {}; {} unchanged, {} skipped. About {} XPM calls ({} minute(s) at 60 a minute).",
+                        plan.creates, plan.updates, plan.links, plan.unchanged, plan.skipped, plan.calls, plan.minutes
+                    );
+                }
+            } else {
+                let username = username.as_deref().unwrap_or_default();
+                let v = verify(state, org, username, code).await?;
+                let connector = connector(state).await?;
+                let session = connector.session(&v.ctx).await?;
+                let report = push::push(
+                    &state.db,
+                    org,
+                    &state.cipher,
+                    &connector.client(),
+                    &session,
+                    g.id,
+                    &options,
+                    &push::PushControl::default(),
+                    now,
+                )
+                .await?;
+                if *json {
+                    outln!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    for item in report.items.iter().filter(|i| i.message.is_some()) {
+                        outln!(
+                            "{:?} {}: {}",
+                            item.outcome,
+                            item.subject,
+                            item.message.as_deref().unwrap_or_default()
+                        );
+                    }
+                    let c = &report.counts;
+                    eprintln!(
+                        "Pushed \u{201c}{}\u{201d}: {} clients created, {} adopted, {} updated, {} members added, {} relationships created, {} updated, {} replaced; {} unchanged, {} failed. {} XPM calls.",
+                        g.name, c.clients_created, c.clients_adopted, c.clients_updated, c.members_added,
+                        c.relationships_created, c.relationships_updated, c.relationships_replaced,
+                        c.unchanged, c.failed, report.calls
+                    );
+                    if let Some(stopped) = &report.stopped {
+                        eprintln!("Stopped: {stopped} Push again to carry on where it stopped.");
+                    }
+                }
+                if report.counts.failed > 0 {
+                    anyhow::bail!(
+                        "{} item(s) failed; the others were pushed.",
+                        report.counts.failed
+                    );
+                }
+            }
         }
         XpmCommand::Unlink {
             group,
