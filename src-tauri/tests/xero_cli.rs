@@ -225,6 +225,98 @@ fn connect_discover_link_unlink_and_disconnect_headless() {
         "link --new created a group named after the XPM group: {groups_before}"
     );
 
+    // Push Harrington Family (9 entities, none in XPM yet) into the XPM group it is linked to.
+    let second_uuid = xpm_groups
+        .iter()
+        .find(|(_, n)| *n == second)
+        .map(|(u, _)| u.clone())
+        .unwrap();
+    let members_before = sim
+        .admin
+        .group_members(&tenant.tenant_id, &second_uuid)
+        .unwrap()
+        .len();
+    let before = sim.admin.practices()[0].clone();
+    let plan: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &[
+            "xpm",
+            "push",
+            "--group",
+            "Harrington Family",
+            "--dry-run",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let client_creates = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["phase"] == "entities" && i["action"] == "create")
+        .count();
+    assert_eq!(client_creates, 9, "the preview creates a client per entity");
+    assert_eq!(
+        sim.admin.practices()[0].clients,
+        before.clients,
+        "a preview changes nothing in XPM"
+    );
+    let code = codes.next().unwrap();
+    let report: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &[
+            "xpm",
+            "push",
+            "--group",
+            "Harrington Family",
+            "--json",
+            "--username",
+            "ana",
+            "--code",
+            &code,
+        ],
+    ))
+    .unwrap();
+    let after = sim.admin.practices()[0].clone();
+    assert_eq!(report["counts"]["clientsCreated"], 9, "{report}");
+    assert_eq!(report["counts"]["failed"], 0, "{report}");
+    assert_eq!(
+        after.clients,
+        before.clients + 9,
+        "XPM has the nine new clients"
+    );
+    assert_eq!(
+        sim.admin
+            .group_members(&tenant.tenant_id, &second_uuid)
+            .unwrap()
+            .len(),
+        members_before + 9,
+        "and they are members of the linked XPM group"
+    );
+    let created = report["counts"]["relationshipsCreated"].as_u64().unwrap() as usize;
+    assert!(
+        created > 0,
+        "the family's relationships were sent: {report}"
+    );
+    assert_eq!(after.relationships, before.relationships + created);
+    let again: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &[
+            "xpm",
+            "push",
+            "--group",
+            "Harrington Family",
+            "--dry-run",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(
+        (again["creates"].as_u64(), again["updates"].as_u64()),
+        (Some(0), Some(0)),
+        "after the push nothing is left to send: {again}"
+    );
+
     // The same XPM group cannot be linked twice.
     let code = codes.next().unwrap();
     let twice = run(
