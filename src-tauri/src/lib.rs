@@ -13,6 +13,8 @@ pub mod cli;
 pub mod commands;
 pub mod ipc;
 pub mod state;
+#[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
+pub mod sync;
 pub mod vault;
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
 pub mod xero;
@@ -115,6 +117,7 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
         .plugin(tauri_plugin_opener::init())
         .manage(state)
         .manage(xero)
+        .manage(sync::SyncState::default())
         .setup(|app| {
             use tauri_plugin_deep_link::DeepLinkExt;
             #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
@@ -184,6 +187,13 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
             xero::xpm_link_existing,
             xero::xpm_unlink,
             xero::xpm_group_link,
+            sync::xpm_pull,
+            sync::xpm_pull_cancel,
+            sync::review_list,
+            sync::review_decide,
+            sync::structure_rules_list,
+            sync::structure_rule_delete,
+            sync::sync_runs,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the StructureGram window");

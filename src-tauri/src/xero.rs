@@ -112,7 +112,7 @@ async fn context(state: &AppState) -> CmdResult<(XeroContext, structuregram_core
 }
 
 /// An authenticated XPM session for an integration action, after the integration gate.
-async fn xpm_session(
+pub(crate) async fn xpm_session(
     state: &AppState,
     xero: &XeroState,
 ) -> CmdResult<(XeroContext, xpm::XpmClient, xpm::Session)> {
@@ -294,10 +294,7 @@ pub async fn xero_save_settings(
 /// The cached XPM group catalog (no XPM call).
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
-pub async fn xpm_catalog(
-    state: State<'_, AppState>,
-    filter: CatalogFilter,
-) -> CmdResult<Catalog> {
+pub async fn xpm_catalog(state: State<'_, AppState>, filter: CatalogFilter) -> CmdResult<Catalog> {
     Ok(discovery::catalog(&state.db, state.org().await?, &filter).await?)
 }
 

@@ -119,7 +119,10 @@ fn connect_discover_link_unlink_and_disconnect_headless() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "connect succeeds: {err}");
     assert!(
-        err.contains(&format!("Connected to \u{201c}{}\u{201d}", tenant.tenant_name)),
+        err.contains(&format!(
+            "Connected to \u{201c}{}\u{201d}",
+            tenant.tenant_name
+        )),
         "{err}"
     );
     assert!(
@@ -127,8 +130,7 @@ fn connect_discover_link_unlink_and_disconnect_headless() {
         "discovery runs after connecting: {err}"
     );
 
-    let status: serde_json::Value =
-        serde_json::from_str(&ok(dir, &["xero", "status"])).unwrap();
+    let status: serde_json::Value = serde_json::from_str(&ok(dir, &["xero", "status"])).unwrap();
     assert_eq!(status["state"], "connected");
     assert_eq!(status["tenantName"], tenant.tenant_name.as_str());
 
@@ -151,7 +153,15 @@ fn connect_discover_link_unlink_and_disconnect_headless() {
     ok(
         dir,
         &[
-            "xpm", "link", "--xpm-group", &first, "--new", "--username", "ana", "--code", &code,
+            "xpm",
+            "link",
+            "--xpm-group",
+            &first,
+            "--new",
+            "--username",
+            "ana",
+            "--code",
+            &code,
         ],
     );
     let code = codes.next().unwrap();
@@ -237,8 +247,7 @@ fn connect_discover_link_unlink_and_disconnect_headless() {
         dir,
         &["xero", "disconnect", "--username", "ana", "--code", &code],
     );
-    let status: serde_json::Value =
-        serde_json::from_str(&ok(dir, &["xero", "status"])).unwrap();
+    let status: serde_json::Value = serde_json::from_str(&ok(dir, &["xero", "status"])).unwrap();
     assert_eq!(status["state"], "disconnected");
     let catalog_after = ok(dir, &["xpm", "groups", "--json"]);
     assert!(catalog_after.contains(&first), "links survive a disconnect");
