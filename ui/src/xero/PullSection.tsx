@@ -1,4 +1,15 @@
-import { Alert, Badge, Button, Group, Progress, Stack, Table, Text, Title } from "@mantine/core";
+import {
+  Alert,
+  Badge,
+  Button,
+  Checkbox,
+  Group,
+  Progress,
+  Stack,
+  Table,
+  Text,
+  Title,
+} from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useRef, useState } from "react";
 import { IntegrationError, useIntegrationAction } from "../account/integrationAction";
@@ -90,6 +101,7 @@ export function PullSection({ groupId }: { groupId: number }) {
   const [report, setReport] = useState<PullReport | null>(null);
   const [cancelled, setCancelled] = useState<string | null>(null);
   const [cancelling, setCancelling] = useState(false);
+  const [full, setFull] = useState(false);
   const review = useReviewList(groupId);
   const runs = useSyncRuns(groupId);
 
@@ -102,7 +114,7 @@ export function PullSection({ groupId }: { groupId: number }) {
       setCancelled(null);
       cancelRequested.current = false;
       try {
-        return await backend.xpmPull(groupId, false, setProgress);
+        return await backend.xpmPull(groupId, full, setProgress);
       } catch (e) {
         const err = IpcError.from(e);
         if (cancelRequested.current && err.code === "validation") {
@@ -135,6 +147,13 @@ export function PullSection({ groupId }: { groupId: number }) {
         <Button onClick={() => void pull.run()} loading={pull.pending} data-testid="pull-from-xpm">
           {open > 0 ? "Pull again to apply decisions" : "Pull from XPM"}
         </Button>
+        <Checkbox
+          label="Re-read every client (full pull)"
+          checked={full}
+          onChange={(e) => setFull(e.currentTarget.checked)}
+          disabled={pull.pending}
+          data-testid="pull-full"
+        />
         {pull.pending && (
           <Button
             variant="default"

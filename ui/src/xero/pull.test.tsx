@@ -123,7 +123,8 @@ describe("pulling a linked group", () => {
       ["Sole Trader", "individual"],
     ]);
 
-    // Pull again: Ama is created with her beneficiary relationship; her item is gone.
+    // Pull again, in full: Ama is created with her beneficiary relationship; her item is gone.
+    await userEvent.click(screen.getByTestId("pull-full"));
     await userEvent.click(screen.getByTestId("pull-from-xpm"));
     await waitFor(() =>
       expect(screen.getByTestId("pull-summary")).toHaveTextContent(
@@ -138,6 +139,13 @@ describe("pulling a linked group", () => {
           .some((t) => t?.includes("Ama Osei")),
       ).toBe(false),
     );
+    expect(screen.getByTestId("pull-summary")).toHaveTextContent(
+      "5 XPM calls: the member list (4 members), 4 clients read one by one",
+    );
+    expect(backend.calls.filter((c) => c.method === "xpmPull").map((c) => c.args)).toEqual([
+      [group.id, false],
+      [group.id, true],
+    ]);
     const ama2 = (await backend.listEntities(group.id)).find((e) => e.name === "Ama Osei");
     expect(ama2?.kind).toBe("individual");
     expect(await screen.findAllByTestId("sync-run")).toHaveLength(2);
