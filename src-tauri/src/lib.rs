@@ -15,6 +15,8 @@ pub mod ipc;
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
 pub mod push;
 pub mod state;
+#[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
+pub mod sync;
 pub mod vault;
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
 pub mod xero;
@@ -118,6 +120,7 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
         .manage(state)
         .manage(xero)
         .manage(push::PushJobs::default())
+        .manage(sync::SyncState::default())
         .setup(|app| {
             use tauri_plugin_deep_link::DeepLinkExt;
             #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
@@ -191,6 +194,13 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
             push::xpm_push,
             push::xpm_push_cancel,
             push::xpm_push_entity,
+            sync::xpm_pull,
+            sync::xpm_pull_cancel,
+            sync::review_list,
+            sync::review_decide,
+            sync::structure_rules_list,
+            sync::structure_rule_delete,
+            sync::sync_runs,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the StructureGram window");

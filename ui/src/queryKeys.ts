@@ -28,6 +28,12 @@ export const queryKeys = {
     ["xpm", "catalog", filter.search, filter.linked] as const,
   /** A group's XPM link. */
   groupLink: (groupId: number) => ["xpm", "link", groupId] as const,
+  /** A group's open pull review items and their summary. */
+  review: (groupId: number) => ["xpm", "review", groupId] as const,
+  /** A group's latest pulls. */
+  syncRuns: (groupId: number) => ["xpm", "runs", groupId] as const,
+  /** The organisation's saved business-structure rules. */
+  structureRules: ["xpm", "rules"] as const,
 };
 
 /**
@@ -42,6 +48,11 @@ export const queryKeys = {
  * - Sign-in, sign-out, lock, organisation created or switched → everything but ['appInfo'] is
  *   dropped (the data belongs to another user or organisation) and ['auth'] is set from the reply.
  * - Two-factor enrolled / disabled / session verified → ['mfa'], ['auth'].
+ * - A pull finished (or failed, or was cancelled) → everything under ['xpm'] (link's last pull,
+ *   review, runs), and every data list: it creates entities, memberships and relationships.
+ * - A review decision → ['xpm', 'review', groupId], ['xpm', 'rules'] ("remember as a rule"), and
+ *   ['relationships'], ['diagram'] (a share class is set at once).
+ * - A structure rule deleted → ['xpm', 'rules'].
  * Prefix keys are used deliberately: a change can show up in any group's lists.
  */
 export const invalidate = {
@@ -64,6 +75,21 @@ export const invalidate = {
     Promise.all([
       qc.invalidateQueries({ queryKey: ["xpm"] }),
       qc.invalidateQueries({ queryKey: queryKeys.groups }),
+    ]),
+  pulled: (qc: QueryClient) =>
+    Promise.all([
+      qc.invalidateQueries({ queryKey: ["xpm"] }),
+      qc.invalidateQueries({ queryKey: queryKeys.groups }),
+      qc.invalidateQueries({ queryKey: ["entities"] }),
+      qc.invalidateQueries({ queryKey: ["relationships"] }),
+      qc.invalidateQueries({ queryKey: ["diagram"] }),
+    ]),
+  reviewDecided: (qc: QueryClient, groupId: number) =>
+    Promise.all([
+      qc.invalidateQueries({ queryKey: queryKeys.review(groupId) }),
+      qc.invalidateQueries({ queryKey: queryKeys.structureRules }),
+      qc.invalidateQueries({ queryKey: ["relationships"] }),
+      qc.invalidateQueries({ queryKey: ["diagram"] }),
     ]),
   groupChanged: (qc: QueryClient) =>
     Promise.all([

@@ -12,6 +12,8 @@ use chrono::Utc;
 use clap::Subcommand;
 use structuregram_core::discovery::{self, CatalogFilter};
 use structuregram_core::links;
+use structuregram_core::pull::{self, FetchStrategy, PullControl, PullOptions, PullReport};
+use structuregram_core::review::{self, Decision, ReviewItem, ReviewState};
 use structuregram_core::xero::{self, Completion, Connector, XeroContext, XeroSettings};
 use structuregram_core::{gate, groups, push, OrgId};
 
@@ -127,6 +129,26 @@ pub enum XpmCommand {
         /// The StructureGram user (not needed with --dry-run).
         #[arg(long, required_unless_present = "dry_run")]
         username: Option<String>,
+    /// Pull a linked group from XPM: its clients, memberships and relationships, applied in one
+    /// transaction; prints what changed, the plan's cost in calls and the open review items.
+    Pull {
+        /// The StructureGram group's id or exact name.
+        #[arg(long, value_name = "ID_OR_NAME")]
+        group: String,
+        /// Re-read every member in detail, ignoring XPM's modified times.
+        #[arg(long)]
+        full: bool,
+        /// Decisions to record on review items before pulling (*Retry with decisions*): a JSON
+        /// array of `{"item": <review item id>, "decision": {"action": "setKind", …}}`, the
+        /// decision shaped as in `--json`'s review items.
+        #[arg(long, value_name = "FILE")]
+        decisions: Option<std::path::PathBuf>,
+        /// Print the report and the open review items as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The StructureGram user.
+        #[arg(long)]
+        username: String,
         /// A code from the authenticator app (else read from standard input).
         #[arg(long)]
         code: Option<String>,
@@ -355,6 +377,10 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
             group,
             dry_run,
             cross_group,
+        XpmCommand::Pull {
+            group,
+            full,
+            decisions,
             json,
             username,
             code,
@@ -426,6 +452,41 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                         report.counts.failed
                     );
                 }
+            let decisions = match decisions {
+                Some(path) => read_decisions(path)?,
+                None => Vec::new(),
+            };
+            let v = verify(state, org, username, code).await?;
+            gate::require_integration_session(&state.db, &v.session).await?;
+            for d in &decisions {
+                review::decide(&state.db, org, d.item, &d.decision, now)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("Review item {}: {e}", d.item))?;
+            }
+            let connector = connector(state).await?;
+            let session = connector.session(&v.ctx).await?;
+            let options = PullOptions {
+                full: *full,
+                ..PullOptions::default()
+            };
+            let report = pull::pull(
+                &state.db,
+                org,
+                &state.cipher,
+                &connector.client(),
+                &session,
+                g.id,
+                &options,
+                &PullControl::default(),
+                now,
+            )
+            .await?;
+            let (items, _) = review::list(&state.db, org, g.id, false).await?;
+            if *json {
+                let out = serde_json::json!({ "report": report, "review": items });
+                outln!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                print_pull(&g.name, decisions.len(), &report, &items)?;
             }
         }
         XpmCommand::Unlink {
@@ -460,4 +521,103 @@ async fn find_xpm_group(state: &AppState, org: OrgId, wanted: &str) -> anyhow::R
         [] => anyhow::bail!("No XPM group {wanted} is in the catalog. Run `structuregram xpm groups --refresh` and use a name or UUID it lists."),
         _ => anyhow::bail!("Several XPM groups are called {wanted}: use the UUID instead."),
     }
+}
+
+/// One entry of a `--decisions` file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionEntry {
+    /// The review item's id (`--json` lists them).
+    item: i32,
+    /// The decision, e.g. `{"action": "setKind", "kind": "individual", "trustType": null,
+    /// "rememberAsRule": true}`.
+    decision: Decision,
+}
+
+fn read_decisions(path: &std::path::Path) -> anyhow::Result<Vec<DecisionEntry>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "Cannot read the decisions file {}: {e}. Check the path.",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "The decisions file {} is not a JSON array of {{\"item\": ID, \"decision\": {{\"action\": …}}}}: {e}.",
+            path.display()
+        )
+    })
+}
+
+/// The human-readable pull report: what changed, what it cost, what is left to review.
+fn print_pull(
+    group: &str,
+    decided: usize,
+    report: &PullReport,
+    items: &[ReviewItem],
+) -> anyhow::Result<()> {
+    let c = &report.counts;
+    let p = &report.plan;
+    if decided > 0 {
+        outln!("Recorded {decided} decision(s) before pulling.");
+    }
+    outln!(
+        "Pulled \u{201c}{group}\u{201d} from XPM (run {}).",
+        report.run_id
+    );
+    outln!(
+        "Entities: {} created, {} updated, {} linked to existing entities.",
+        c.entities_created,
+        c.entities_updated,
+        c.entities_linked
+    );
+    outln!(
+        "Group members: {} added, {} removed.",
+        c.members_added,
+        c.members_removed
+    );
+    outln!(
+        "Relationships: {} created, {} updated, {} deleted.",
+        c.relationships_created,
+        c.relationships_updated,
+        c.relationships_deleted
+    );
+    let how = match p.strategy {
+        FetchStrategy::PerClient => "one read per client",
+        FetchStrategy::DetailedList => "one detailed client list",
+        FetchStrategy::ModifiedSince => "clients changed since the last pull",
+    };
+    outln!(
+        "XPM calls: {} ({} members, {} read in detail by {how}, {} related clients outside the group).",
+        p.calls,
+        p.members,
+        p.members_read,
+        p.related_read
+    );
+    let r = &report.review;
+    outln!(
+        "Review: {} ready, {} need your input, {} waiting on other changes.",
+        r.ready,
+        r.needs_input,
+        r.waiting
+    );
+    for item in items {
+        let state = match item.state {
+            ReviewState::Ready => "ready",
+            ReviewState::NeedsInput => "needs input",
+            ReviewState::Waiting => "waiting",
+            ReviewState::Resolved => "resolved",
+        };
+        outln!(
+            "  #{:<5} {:<12} {}: {}",
+            item.id,
+            state,
+            item.subject,
+            item.payload.reason
+        );
+    }
+    if r.needs_input > 0 || r.ready > 0 {
+        outln!("Decide with --decisions FILE (ids above; shapes in --json), then pull again.");
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@ import { GroupsPage } from "../groups/GroupsPage";
 import { useBackend } from "../ipc/BackendProvider";
 import { queryKeys } from "../queryKeys";
 import { ImportGroupsPage } from "../xero/ImportGroupsPage";
+import { StructureRulesPage } from "../xero/StructureRulesPage";
 import { routeHref, useRoute } from "./router";
 
 export function AppShellLayout() {
@@ -74,6 +75,12 @@ export function AppShellLayout() {
             active={route.page === "integrations"}
             data-testid="nav-integrations"
           />
+          <NavLink
+            href={routeHref({ page: "structureRules" })}
+            label="Structure rules"
+            active={route.page === "structureRules"}
+            data-testid="nav-structure-rules"
+          />
         </NavLink>
       </AppShell.Navbar>
       <AppShell.Main>
@@ -85,6 +92,7 @@ export function AppShellLayout() {
         {route.page === "security" && <SecurityPage />}
         {route.page === "integrations" && <IntegrationsPage />}
         {route.page === "importGroups" && <ImportGroupsPage />}
+        {route.page === "structureRules" && <StructureRulesPage />}
       </AppShell.Main>
     </AppShell>
   );

@@ -8,6 +8,7 @@ export type Route =
   | { page: "entities" }
   | { page: "security" }
   | { page: "integrations" }
+  | { page: "structureRules" }
   | { page: "importGroups" };
 
 /** Hash routes work from the bundled files Tauri serves (base './'). */
@@ -22,6 +23,7 @@ export function parseHash(hash: string): Route {
   if (hash.startsWith("#/entities")) return { page: "entities" };
   if (hash.startsWith("#/account/security")) return { page: "security" };
   if (hash.startsWith("#/account/integrations")) return { page: "integrations" };
+  if (hash.startsWith("#/account/structure-rules")) return { page: "structureRules" };
   if (hash.startsWith("#/data/import-groups")) return { page: "importGroups" };
   return { page: "groups" };
 }
@@ -38,6 +40,8 @@ export function routeHref(route: Route): string {
       return "#/account/security";
     case "integrations":
       return "#/account/integrations";
+    case "structureRules":
+      return "#/account/structure-rules";
     case "importGroups":
       return "#/data/import-groups";
   }

@@ -9,6 +9,13 @@ import type { ImportEstimate } from "./bindings/ImportEstimate";
 import type { IntegrationOverview } from "./bindings/IntegrationOverview";
 import type { TestOutcome } from "./bindings/TestOutcome";
 import type { XeroSettings } from "./bindings/XeroSettings";
+import type { Decision } from "./bindings/Decision";
+import type { PullProgress } from "./bindings/PullProgress";
+import type { PullReport } from "./bindings/PullReport";
+import type { ReviewItem } from "./bindings/ReviewItem";
+import type { ReviewList } from "./bindings/ReviewList";
+import type { StructureRule } from "./bindings/StructureRule";
+import type { SyncRun } from "./bindings/SyncRun";
 import type { AuthStatus } from "./bindings/AuthStatus";
 import type { CodeAccepted } from "./bindings/CodeAccepted";
 import type { Diagram } from "./bindings/Diagram";
@@ -99,4 +106,24 @@ export interface Backend {
   /** Removes only the link: the group, its entities and mappings stay. */
   xpmUnlink(groupId: number): Promise<null>;
   xpmGroupLink(groupId: number): Promise<GroupLink | null>;
+
+  // Pull (issue 8). `xpmPull` is an integration action (two-factor gate); it calls `onProgress`
+  // after every XPM call and rejects with a `validation` error when cancelled (nothing saved).
+  // Run it again after deciding review items: that is "Pull again to apply decisions".
+  xpmPull(
+    groupId: number,
+    full: boolean,
+    onProgress: (progress: PullProgress) => void,
+  ): Promise<PullReport>;
+  /** Asks the group's running pull to stop; resolves to whether one was running. */
+  xpmPullCancel(groupId: number): Promise<boolean>;
+  /** The group's open review items and the ready / needs input / waiting counts. */
+  reviewList(groupId: number): Promise<ReviewList>;
+  /** Records a decision (the next pull carries it out; a holding class is set at once). */
+  reviewDecide(itemId: number, decision: Decision): Promise<ReviewItem>;
+  /** The organisation's saved business-structure rules. */
+  structureRulesList(): Promise<StructureRule[]>;
+  structureRuleDelete(id: number): Promise<null>;
+  /** The group's latest pulls, newest first. */
+  syncRuns(groupId: number): Promise<SyncRun[]>;
 }

@@ -27,6 +27,17 @@ import type { MfaState } from "./bindings/MfaState";
 import type { Relationship } from "./bindings/Relationship";
 import type { RelationshipInput } from "./bindings/RelationshipInput";
 import type { RelationshipKind } from "./bindings/RelationshipKind";
+import type { Decision } from "./bindings/Decision";
+import type { PullCounts } from "./bindings/PullCounts";
+import type { PullProgress } from "./bindings/PullProgress";
+import type { PullReport } from "./bindings/PullReport";
+import type { ReviewItem } from "./bindings/ReviewItem";
+import type { ReviewKind } from "./bindings/ReviewKind";
+import type { ReviewList } from "./bindings/ReviewList";
+import type { ReviewPayload } from "./bindings/ReviewPayload";
+import type { StructureRule } from "./bindings/StructureRule";
+import type { SyncRun } from "./bindings/SyncRun";
+import type { TrustType } from "./bindings/TrustType";
 import { IpcError } from "./IpcError";
 
 /**
@@ -291,6 +302,14 @@ export class MockBackend implements Backend {
   private xpmRefreshedAt: string | null = null;
   private xpmCatalogRows: { xpmUuid: string; name: string }[] = [];
   private xpmLinks = new Map<number, { xpmUuid: string; linkedAt: string }>();
+  // Pull: what the simulator's linked group holds is scripted (see MOCK_PULL_CLIENTS).
+  private lastPullAt = new Map<number, string>();
+  private pulledClients = new Map<string, number>();
+  private reviewItems: ReviewItem[] = [];
+  private structureRules: StructureRule[] = [];
+  private runs: SyncRun[] = [];
+  private cancelRequested = new Set<number>();
+  private pullHold: Promise<void> | null = null;
 
   constructor(options: MockBackendOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -941,7 +960,7 @@ export class MockBackend implements Backend {
       xpmName: this.xpmCatalogRows.find((r) => r.xpmUuid === link.xpmUuid)?.name ?? null,
       xpmMissingSince: null,
       linkedAt: link.linkedAt,
-      lastPullAt: null,
+      lastPullAt: this.lastPullAt.get(groupId) ?? null,
     };
   }
 
@@ -1157,7 +1176,459 @@ export class MockBackend implements Backend {
   xpmGroupLink(groupId: number): Promise<GroupLink | null> {
     return this.respond("xpmGroupLink", [groupId], () => this.xpmLink(groupId));
   }
+
+  /**
+   * Makes the next pulls wait after their first XPM call until the returned function is called,
+   * so a test can see the progress bar and press Cancel.
+   */
+  holdPulls(): () => void {
+    let release = () => {};
+    this.pullHold = new Promise<void>((resolve) => {
+      release = () => {
+        this.pullHold = null;
+        resolve();
+      };
+    });
+    return release;
+  }
+
+  private payload(p: Partial<ReviewPayload> & { reason: string }): ReviewPayload {
+    return {
+      xpmUuid: null,
+      name: null,
+      businessStructure: null,
+      kind: null,
+      trustType: null,
+      entityId: null,
+      candidates: [],
+      label: null,
+      fromUuid: null,
+      fromName: null,
+      toUuid: null,
+      toName: null,
+      relationshipKind: null,
+      relationshipId: null,
+      ...p,
+    };
+  }
+
+  /** Raises an item unless one for the same subject is already open (a re-pull keeps it). */
+  private raise(groupId: number, kind: ReviewKind, subject: string, payload: ReviewPayload) {
+    const open = this.reviewItems.find(
+      (i) => i.groupId === groupId && i.kind === kind && i.subject === subject,
+    );
+    if (open) return;
+    const needsInput = kind !== "keywordMatch";
+    this.reviewItems.push({
+      id: this.nextId++,
+      groupId,
+      kind,
+      state: needsInput ? "needsInput" : "ready",
+      subject,
+      payload,
+      decision: null,
+      createdAt: new Date().toISOString(),
+      resolvedAt: null,
+    });
+  }
+
+  private reviewSummary(groupId: number) {
+    const open = this.reviewItems.filter((i) => i.groupId === groupId && i.state !== "resolved");
+    return {
+      ready: open.filter((i) => i.state === "ready").length,
+      needsInput: open.filter((i) => i.state === "needsInput").length,
+      waiting: open.filter((i) => i.state === "waiting").length,
+    };
+  }
+
+  /** Creates (or finds) the entity of a scripted XPM client and makes it a group member. */
+  private importClient(
+    groupId: number,
+    c: MockPullClient,
+    kind: EntityKind,
+    trustType: TrustType | null,
+    counts: PullCounts,
+  ): number {
+    const known = this.pulledClients.get(c.uuid);
+    if (known !== undefined && this.entities.has(known)) return known;
+    const input: EntityInput = {
+      ...emptyInput(kind),
+      name: c.name,
+      trustType: kind === "trust" ? trustType : null,
+      firstName: kind === "individual" ? (c.name.split(" ")[0] ?? null) : null,
+      lastName: kind === "individual" ? (c.name.split(" ").slice(1).join(" ") ?? null) : null,
+    };
+    const stored = this.buildEntity(this.nextId++, input, null);
+    this.entities.set(stored.id, stored);
+    this.pulledClients.set(c.uuid, stored.id);
+    counts.entitiesCreated++;
+    const g = this.group(groupId);
+    if (!g.members.has(stored.id)) {
+      g.members.add(stored.id);
+      counts.membersAdded++;
+    }
+    return stored.id;
+  }
+
+  /**
+   * A scripted pull of any linked group (the simulator's "Osei" clients): the first pull reads
+   * the member list and four clients (5 calls), imports the three it can map, raises a keyword
+   * match (ready), an unknown "Sole Trader" structure and a shareholding's class (need input);
+   * later pulls (3 calls) carry out the decisions made.
+   */
+  async xpmPull(
+    groupId: number,
+    full: boolean,
+    onProgress: (progress: PullProgress) => void,
+  ): Promise<PullReport> {
+    await this.respond("xpmPull", [groupId, full], () => {
+      this.gate();
+      this.connected();
+      if (!this.xpmLinks.has(groupId))
+        fail(
+          `The group "${this.group(groupId).name}" is not linked to an XPM group. Link it on the Import Groups page first.`,
+        );
+      if (this.runs.some((r) => r.groupId === groupId && r.status === "running"))
+        fail(
+          "This group is already being pulled. Wait for that pull to finish, or cancel it.",
+          "conflict",
+        );
+      return null;
+    });
+    const first = full || !this.lastPullAt.has(groupId);
+    const total = first ? 1 + MOCK_PULL_CLIENTS.length : 3;
+    const run: SyncRun = {
+      id: this.nextId++,
+      groupId,
+      tenantId: "mock-tenant",
+      kind: "pull",
+      status: "running",
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      calls: 0,
+      summary: null,
+      error: null,
+    };
+    this.runs.unshift(run);
+    const finish = (status: SyncRun["status"], error: string | null) => {
+      run.status = status;
+      run.error = error;
+      run.finishedAt = new Date().toISOString();
+    };
+    for (let done = 1; done <= total; done++) {
+      if (this.cancelRequested.has(groupId)) {
+        this.cancelRequested.delete(groupId);
+        const message = "The pull was cancelled; nothing was changed.";
+        finish("cancelled", message);
+        fail(message);
+      }
+      run.calls = done;
+      onProgress({
+        phase: done === 1 ? "members" : "clients",
+        done,
+        total,
+        etaSeconds: total - done,
+      });
+      if (done === 1 && this.pullHold) await this.pullHold;
+      else await Promise.resolve();
+    }
+    if (this.cancelRequested.has(groupId)) {
+      this.cancelRequested.delete(groupId);
+      const message = "The pull was cancelled; nothing was changed.";
+      finish("cancelled", message);
+      fail(message);
+    }
+    onProgress({ phase: "applying", done: total, total, etaSeconds: 0 });
+
+    const counts: PullCounts = {
+      entitiesCreated: 0,
+      entitiesUpdated: 0,
+      entitiesLinked: 0,
+      membersAdded: 0,
+      membersRemoved: 0,
+      relationshipsCreated: 0,
+      relationshipsUpdated: 0,
+      relationshipsDeleted: 0,
+      reviewOpen: 0,
+    };
+    const now = new Date().toISOString();
+    // Carry out the decisions made since the last pull.
+    for (const item of this.reviewItems) {
+      if (item.groupId !== groupId || item.state !== "ready" || !item.decision) continue;
+      const d = item.decision;
+      const client = MOCK_PULL_CLIENTS.find((c) => c.uuid === item.payload.xpmUuid);
+      if (d.action === "setKind" && client) {
+        this.importClient(groupId, client, d.kind, d.trustType, counts);
+      } else if (d.action === "defer") {
+        continue;
+      }
+      item.state = "resolved";
+      item.resolvedAt = now;
+    }
+    for (const c of MOCK_PULL_CLIENTS) {
+      const rule = this.structureRules.find(
+        (r) => r.label.toLowerCase() === c.structure.toLowerCase(),
+      );
+      if (c.kind) {
+        const isNew = !this.pulledClients.has(c.uuid);
+        this.importClient(groupId, c, c.kind, c.trustType, counts);
+        if (c.keyword && isNew)
+          this.raise(
+            groupId,
+            "keywordMatch",
+            `${c.name} (${c.structure})`,
+            this.payload({
+              xpmUuid: c.uuid,
+              name: c.name,
+              businessStructure: c.structure,
+              kind: c.kind,
+              trustType: c.trustType,
+              reason: `The business structure "${c.structure}" was matched by its words to ${ENTITY_KIND_LABEL_MOCK[c.kind]}${c.trustType ? ` (${c.trustType})` : ""}. Confirm it, or change the entity's type.`,
+            }),
+          );
+      } else if (rule) {
+        this.importClient(groupId, c, rule.kind, rule.trustType, counts);
+      } else if (!this.pulledClients.has(c.uuid)) {
+        this.raise(
+          groupId,
+          "entityType",
+          `${c.name} (${c.structure})`,
+          this.payload({
+            xpmUuid: c.uuid,
+            name: c.name,
+            businessStructure: c.structure,
+            reason: `XPM's business structure "${c.structure}" is not a standard one. Choose the entity type to create it as.`,
+          }),
+        );
+      }
+    }
+    // The scripted relationships, once both ends exist.
+    for (const r of MOCK_PULL_RELATIONSHIPS) {
+      const fromId = this.pulledClients.get(r.from);
+      const toId = this.pulledClients.get(r.to);
+      if (fromId === undefined || toId === undefined) continue;
+      const exists = [...this.relationships.values()].some(
+        (x) => x.fromId === fromId && x.toId === toId && x.kind === r.kind,
+      );
+      if (exists) continue;
+      const id = this.nextId++;
+      this.relationships.set(id, {
+        id,
+        kind: r.kind,
+        fromId,
+        toId,
+        shares: r.shares,
+        shareClass: null,
+        percentage: null,
+        startDate: null,
+        endDate: null,
+        label: null,
+      });
+      counts.relationshipsCreated++;
+      if (r.kind === "shareholder")
+        this.raise(
+          groupId,
+          "holdingClass",
+          `${this.entity(fromId).name} → ${this.entity(toId).name}: share class`,
+          this.payload({
+            relationshipId: id,
+            relationshipKind: r.kind,
+            fromName: this.entity(fromId).name,
+            toName: this.entity(toId).name,
+            reason: "XPM has no share class. Enter the class of these shares, or keep it unset.",
+          }),
+        );
+    }
+    const review = this.reviewSummary(groupId);
+    counts.reviewOpen = review.ready + review.needsInput + review.waiting;
+    this.lastPullAt.set(groupId, now);
+    run.summary = { ...counts };
+    finish("succeeded", null);
+    return structuredClone({
+      runId: run.id,
+      plan: {
+        strategy: first ? "perClient" : "modifiedSince",
+        members: MOCK_PULL_CLIENTS.length,
+        membersRead: first ? MOCK_PULL_CLIENTS.length : 0,
+        relatedRead: 0,
+        calls: total,
+      },
+      counts,
+      review,
+    } satisfies PullReport);
+  }
+
+  xpmPullCancel(groupId: number): Promise<boolean> {
+    return this.respond("xpmPullCancel", [groupId], () => {
+      const running = this.runs.some((r) => r.groupId === groupId && r.status === "running");
+      if (running) this.cancelRequested.add(groupId);
+      return running;
+    });
+  }
+
+  reviewList(groupId: number): Promise<ReviewList> {
+    return this.respond("reviewList", [groupId], () => {
+      this.group(groupId);
+      return {
+        items: this.reviewItems.filter((i) => i.groupId === groupId && i.state !== "resolved"),
+        summary: this.reviewSummary(groupId),
+      };
+    });
+  }
+
+  reviewDecide(itemId: number, decision: Decision): Promise<ReviewItem> {
+    return this.respond("reviewDecide", [itemId, decision], () => {
+      const item = this.reviewItems.find((i) => i.id === itemId);
+      if (!item) fail(`Review item ${itemId} does not exist.`, "notFound");
+      if (item.state === "resolved")
+        fail("This item is already resolved; pull again to see what is still open.", "conflict");
+      const fits: Record<ReviewKind, Decision["action"][]> = {
+        entityType: ["setKind"],
+        keywordMatch: ["confirm"],
+        duplicate: ["linkExisting", "createNew"],
+        outsideClient: ["createNew"],
+        memberRemoved: ["removeFromGroup", "keep"],
+        holdingClass: ["setShareClass", "keep"],
+        relationshipGone: ["deleteHere", "keep"],
+        relationship: ["importAs"],
+        invalidClient: [],
+      };
+      if (decision.action !== "defer" && !fits[item.kind].includes(decision.action))
+        fail(`That choice does not fit this item (${item.subject}).`);
+      const now = new Date().toISOString();
+      const remember = (kind: EntityKind, trustType: TrustType | null) => {
+        const label = item.payload.businessStructure ?? "";
+        this.structureRules = this.structureRules.filter(
+          (r) => r.label.toLowerCase() !== label.toLowerCase(),
+        );
+        this.structureRules.push({ id: this.nextId++, label, kind, trustType, createdAt: now });
+      };
+      if (decision.action === "setKind") {
+        if (decision.kind === "trust" && decision.trustType === null)
+          fail("Choose the trust type (Unspecified if unknown).");
+        if (decision.kind !== "trust" && decision.trustType !== null)
+          fail(`Only trusts have a trust type; a ${decision.kind} cannot.`);
+        if (decision.rememberAsRule) remember(decision.kind, decision.trustType);
+      }
+      if (decision.action === "confirm" && decision.rememberAsRule && item.payload.kind)
+        remember(item.payload.kind, item.payload.trustType);
+      if (decision.action === "setShareClass") {
+        const cls = decision.shareClass.trim();
+        if (cls === "") fail("Enter the class (e.g. Ordinary), or keep it unset.");
+        const rel = this.relationships.get(item.payload.relationshipId ?? -1);
+        if (!rel) fail("The relationship of this item no longer exists.", "notFound");
+        rel.shareClass = cls;
+      }
+      item.decision = decision;
+      item.state = item.kind === "holdingClass" ? "resolved" : "ready";
+      if (item.kind === "holdingClass") item.resolvedAt = now;
+      return item;
+    });
+  }
+
+  structureRulesList(): Promise<StructureRule[]> {
+    return this.respond("structureRulesList", [], () =>
+      [...this.structureRules].sort((a, b) => a.label.localeCompare(b.label)),
+    );
+  }
+
+  structureRuleDelete(id: number): Promise<null> {
+    return this.respond("structureRuleDelete", [id], () => {
+      const before = this.structureRules.length;
+      this.structureRules = this.structureRules.filter((r) => r.id !== id);
+      if (this.structureRules.length === before)
+        fail(`Mapping rule ${id} does not exist.`, "notFound");
+      return null;
+    });
+  }
+
+  syncRuns(groupId: number): Promise<SyncRun[]> {
+    return this.respond("syncRuns", [groupId], () =>
+      this.runs.filter((r) => r.groupId === groupId).slice(0, 20),
+    );
+  }
 }
+
+type MockPullClient = {
+  uuid: string;
+  name: string;
+  structure: string;
+  /** The mapped kind; null when the structure is unknown (needs input). */
+  kind: EntityKind | null;
+  trustType: TrustType | null;
+  /** Mapped by keyword matching: flagged for review. */
+  keyword: boolean;
+};
+
+const ENTITY_KIND_LABEL_MOCK: Record<EntityKind, string> = {
+  individual: "an individual",
+  company: "a company",
+  trust: "a trust",
+  partnership: "a partnership",
+  smsf: "an SMSF",
+};
+
+/** The clients every linked XPM group holds in the mock. */
+export const MOCK_PULL_CLIENTS: MockPullClient[] = [
+  {
+    uuid: "0000000c-0000-4000-8000-000000000001",
+    name: "Osei Holdings Pty Ltd",
+    structure: "Company",
+    kind: "company",
+    trustType: null,
+    keyword: false,
+  },
+  {
+    uuid: "0000000c-0000-4000-8000-000000000002",
+    name: "Kwame Osei",
+    structure: "Individual",
+    kind: "individual",
+    trustType: null,
+    keyword: false,
+  },
+  {
+    uuid: "0000000c-0000-4000-8000-000000000003",
+    name: "Osei Family Trust",
+    structure: "Discretionary Trust",
+    kind: "trust",
+    trustType: "discretionary",
+    keyword: true,
+  },
+  {
+    uuid: "0000000c-0000-4000-8000-000000000004",
+    name: "Ama Osei",
+    structure: "Sole Trader",
+    kind: null,
+    trustType: null,
+    keyword: false,
+  },
+];
+
+const MOCK_PULL_RELATIONSHIPS: {
+  from: string;
+  to: string;
+  kind: RelationshipKind;
+  shares: number | null;
+}[] = [
+  {
+    from: "0000000c-0000-4000-8000-000000000002",
+    to: "0000000c-0000-4000-8000-000000000001",
+    kind: "director",
+    shares: null,
+  },
+  {
+    from: "0000000c-0000-4000-8000-000000000002",
+    to: "0000000c-0000-4000-8000-000000000001",
+    kind: "shareholder",
+    shares: 100,
+  },
+  {
+    from: "0000000c-0000-4000-8000-000000000004",
+    to: "0000000c-0000-4000-8000-000000000003",
+    kind: "beneficiary",
+    shares: null,
+  },
+];
 
 /** Builds a seed with `count` entities in one group, for load testing the diagram. */
 export function largeSeed(count: number): MockSeed {

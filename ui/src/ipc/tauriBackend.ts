@@ -1,5 +1,6 @@
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend } from "./backend";
+import type { PullProgress } from "./bindings/PullProgress";
 import { IpcError } from "./IpcError";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -60,6 +61,17 @@ export function createTauriBackend(): Backend {
     xpmLinkExisting: (xpmUuid, groupId) => call("xpm_link_existing", { xpmUuid, groupId }),
     xpmUnlink: (groupId) => call("xpm_unlink", { groupId }),
     xpmGroupLink: (groupId) => call("xpm_group_link", { groupId }),
+    xpmPull: (groupId, full, onProgress) => {
+      const channel = new Channel<PullProgress>();
+      channel.onmessage = onProgress;
+      return call("xpm_pull", { groupId, full, onProgress: channel });
+    },
+    xpmPullCancel: (groupId) => call("xpm_pull_cancel", { groupId }),
+    reviewList: (groupId) => call("review_list", { groupId }),
+    reviewDecide: (itemId, decision) => call("review_decide", { itemId, decision }),
+    structureRulesList: () => call("structure_rules_list"),
+    structureRuleDelete: (id) => call("structure_rule_delete", { id }),
+    syncRuns: (groupId) => call("sync_runs", { groupId }),
   };
 }
 

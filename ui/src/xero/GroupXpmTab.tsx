@@ -19,6 +19,7 @@ import { notifySuccess } from "../common/notify";
 import { useBackend } from "../ipc/BackendProvider";
 import { useCatalog, useGroupLink, useInvalidateXpm } from "./api";
 import { formatDateTime } from "./format";
+import { PullSection } from "./PullSection";
 
 /**
  * A group's XPM tab: which XPM client group it is linked to (and when it was last pulled), or a
@@ -67,7 +68,7 @@ export function GroupXpmTab({ groupId, groupName }: { groupId: number; groupName
   const current = link.data;
   if (current) {
     return (
-      <Stack maw={640} data-testid="group-xpm-linked">
+      <Stack maw={860} data-testid="group-xpm-linked">
         <Group>
           <Badge color="green">Linked</Badge>
           <Text size="sm">
@@ -86,8 +87,9 @@ export function GroupXpmTab({ groupId, groupName }: { groupId: number; groupName
             ? `Last pulled ${formatDateTime(current.lastPullAt)}.`
             : "Not pulled from XPM yet."}
         </Text>
+        <PullSection groupId={groupId} />
         {doUnlink.ui}
-        <Group>
+        <Group mt="md">
           <Button
             variant="subtle"
             color="red"

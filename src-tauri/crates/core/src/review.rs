@@ -170,9 +170,15 @@ pub struct ReviewPayload {
     pub reason: String,
 }
 
-/// A decision on an item.
+/// A decision on an item. In JSON (IPC, the CLI's decisions file, the stored decision) it is
+/// tagged by `action` and, like every other IPC type, its fields are camelCase:
+/// `{"action": "setKind", "kind": "individual", "trustType": null, "rememberAsRule": true}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase", tag = "action")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "action"
+)]
 #[ts(export)]
 pub enum Decision {
     /// [`ReviewKind::EntityType`]: create the client as this kind; optionally save the choice
@@ -456,4 +462,32 @@ pub async fn decide(
     let row = active.update(&txn).await?;
     txn.commit().await?;
     Ok(to_item(row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_are_camel_case_json_like_every_ipc_type() {
+        let d = Decision::SetKind {
+            kind: EntityKind::Trust,
+            trust_type: Some(TrustType::Unit),
+            remember_as_rule: true,
+        };
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "action": "setKind",
+                "kind": "trust",
+                "trustType": "unit",
+                "rememberAsRule": true
+            }),
+            "the UI and the CLI's decisions file send exactly this"
+        );
+        let back: Decision =
+            serde_json::from_str(r#"{"action":"linkExisting","entityId":12}"#).unwrap();
+        assert_eq!(back, Decision::LinkExisting { entity_id: 12 });
+    }
 }

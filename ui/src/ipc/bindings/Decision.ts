@@ -4,7 +4,9 @@ import type { RelationshipKind } from "./RelationshipKind";
 import type { TrustType } from "./TrustType";
 
 /**
- * A decision on an item.
+ * A decision on an item. In JSON (IPC, the CLI's decisions file, the stored decision) it is
+ * tagged by `action` and, like every other IPC type, its fields are camelCase:
+ * `{"action": "setKind", "kind": "individual", "trustType": null, "rememberAsRule": true}`.
  */
 export type Decision = { "action": "setKind", 
 /**
@@ -14,23 +16,23 @@ kind: EntityKind,
 /**
  * Trust type (required for trusts).
  */
-trust_type: TrustType | null, 
+trustType: TrustType | null, 
 /**
  * Save as a mapping rule.
  */
-remember_as_rule: boolean, } | { "action": "confirm", 
+rememberAsRule: boolean, } | { "action": "confirm", 
 /**
  * Save as a mapping rule.
  */
-remember_as_rule: boolean, } | { "action": "linkExisting", 
+rememberAsRule: boolean, } | { "action": "linkExisting", 
 /**
  * The existing entity.
  */
-entity_id: number, } | { "action": "createNew" } | { "action": "removeFromGroup" } | { "action": "keep" } | { "action": "deleteHere" } | { "action": "setShareClass", 
+entityId: number, } | { "action": "createNew" } | { "action": "removeFromGroup" } | { "action": "keep" } | { "action": "deleteHere" } | { "action": "setShareClass", 
 /**
  * The class.
  */
-share_class: string, } | { "action": "importAs", 
+shareClass: string, } | { "action": "importAs", 
 /**
  * Relationship type.
  */
@@ -38,4 +40,4 @@ kind: RelationshipKind,
 /**
  * XPM UUID of the source end (one of the two clients).
  */
-from_uuid: string, } | { "action": "defer" };
+fromUuid: string, } | { "action": "defer" };

@@ -1,0 +1,296 @@
+//! `structuregram xpm pull` of the real binary against the simulator's small fixture practice:
+//! link the "Fernhill Family" XPM group, pull it (entities, members, relationships and the
+//! review items arrive), pull again (nothing changes), then decide the one needs-input item
+//! with `--decisions` and pull again (*Retry with decisions*).
+//!
+//! The expected numbers are the fixture's, worked out in `crates/core/tests/xpm_pull.rs`: six
+//! live members, of which Zoë's "Sole Trader" structure is unknown (needs input); two related
+//! clients outside the group; ten relationships once both sides are merged.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const PASSWORD: &str = "correct horse";
+const FERNHILL_GROUP: &str = "00000000-aaaa-4bbb-8ccc-0000000000f1";
+const ZOE_NAME: &str = "Zoë Müller & Søn <Trading> \"Quotes\"";
+
+fn command(dir: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_structuregram"));
+    command
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("STRUCTUREGRAM_DATA_DIR")
+        .env("STRUCTUREGRAM_PASSWORD", PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn run(dir: &str, args: &[&str]) -> Output {
+    let mut child = command(dir, args).spawn().expect("the binary runs");
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn ok(dir: &str, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?} succeeds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A user with two-factor authentication on; returns their ten recovery codes (each verifies
+/// one command's session once).
+fn enrolled_user(dir: &str) -> Vec<String> {
+    ok(dir, &["user", "create", "--username", "ana"]);
+    let enrol = ok(dir, &["mfa", "enrol", "--username", "ana"]);
+    let key = enrol
+        .lines()
+        .find_map(|l| l.strip_prefix("Key (enter it by hand): "))
+        .expect("enrol prints the manual key");
+    let secret = structuregram_core::mfa::manual_key_bytes(
+        &structuregram_core::secrets::Secret::new(key.to_owned()),
+    )
+    .unwrap();
+    let code = structuregram_core::mfa::totp(&secret, "ana")
+        .unwrap()
+        .generate(chrono::Utc::now().timestamp() as u64)
+        .to_string();
+    let codes = ok(
+        dir,
+        &["mfa", "confirm", "--username", "ana", "--code", &code],
+    );
+    codes.lines().map(str::to_owned).collect()
+}
+
+/// `xpm pull --json` as (report, open review items).
+fn pull(dir: &str, code: &str, extra: &[&str]) -> (Value, Vec<Value>) {
+    let mut args = vec![
+        "xpm",
+        "pull",
+        "--group",
+        "Fernhill Family",
+        "--json",
+        "--username",
+        "ana",
+        "--code",
+        code,
+    ];
+    args.extend_from_slice(extra);
+    let out: Value = serde_json::from_str(&ok(dir, &args)).unwrap();
+    (
+        out["report"].clone(),
+        out["review"].as_array().unwrap().clone(),
+    )
+}
+
+fn counts(report: &Value) -> [u64; 5] {
+    let c = &report["counts"];
+    [
+        "entitiesCreated",
+        "entitiesUpdated",
+        "membersAdded",
+        "relationshipsCreated",
+        "relationshipsUpdated",
+    ]
+    .map(|k| c[k].as_u64().unwrap())
+}
+
+fn review(report: &Value) -> [u64; 3] {
+    let r = &report["review"];
+    ["ready", "needsInput", "waiting"].map(|k| r[k].as_u64().unwrap())
+}
+
+/// The group's export: member names, sorted, and the number of relationships between them.
+fn group_contents(dir: &str) -> (Vec<String>, usize) {
+    let doc: Value = serde_json::from_str(&ok(
+        dir,
+        &["export", "--group", "Fernhill Family", "--format", "json"],
+    ))
+    .unwrap();
+    let mut names: Vec<String> = doc["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    (names, doc["relationships"].as_array().unwrap().len())
+}
+
+#[test]
+fn pull_a_linked_group_headless_then_again_then_with_a_decision() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let mut codes = enrolled_user(dir).into_iter();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(xpm_sim::start(xpm_sim::SimConfig::for_tests()))
+        .unwrap();
+    ok(
+        dir,
+        &[
+            "xero",
+            "settings",
+            "--client-id",
+            xpm_sim::DEFAULT_CLIENT_ID,
+            "--base",
+            &sim.urls.base,
+        ],
+    );
+    let code = codes.next().unwrap();
+    let mut connect = command(
+        dir,
+        &["xero", "connect", "--username", "ana", "--code", &code],
+    )
+    .spawn()
+    .unwrap();
+    drop(connect.stdin.take());
+    let mut stdout = BufReader::new(connect.stdout.take().unwrap());
+    let mut url = String::new();
+    stdout.read_line(&mut url).unwrap();
+    rt.block_on(async { reqwest::get(url.trim()).await?.text().await })
+        .unwrap();
+    let out = connect.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "connect succeeds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = codes.next().unwrap();
+    ok(
+        dir,
+        &[
+            "xpm",
+            "link",
+            "--xpm-group",
+            FERNHILL_GROUP,
+            "--new",
+            "--username",
+            "ana",
+            "--code",
+            &code,
+        ],
+    );
+
+    // First pull: one group read, six member reads, two reads of related clients outside it.
+    let (first, items) = pull(dir, &codes.next().unwrap(), &[]);
+    assert_eq!(first["plan"]["strategy"], "perClient");
+    assert_eq!(first["plan"]["calls"], 9);
+    // created, updated, members added, relationships created, relationships updated
+    assert_eq!(counts(&first), [7, 0, 5, 10, 0]);
+    // Ready: the two keyword matches; needs input: Zoë's structure and two holding classes.
+    assert_eq!(review(&first), [2, 3, 0]);
+    assert_eq!(items.len(), 5, "the open items are listed: {items:#?}");
+    let members = vec![
+        "Fernhill Nominees Pty Ltd",
+        "Fernhill Orchards Pty Ltd",
+        "Maeve O'Brien-Fernhill",
+        "Rowan Fernhill",
+        "The Fernhill Family Trust",
+    ];
+    let (names, rels) = group_contents(dir);
+    assert_eq!(names, members);
+    // Eight of the ten are between members; the other two reach the outside clients.
+    assert_eq!(rels, 8);
+
+    // Pull again: XPM is unchanged, so nothing changes here and no item is added.
+    let (second, items_again) = pull(dir, &codes.next().unwrap(), &[]);
+    assert_eq!(counts(&second), [0, 0, 0, 0, 0]);
+    assert_eq!(review(&second), [2, 3, 0]);
+    let ids = |v: &[Value]| v.iter().map(|i| i["id"].as_i64()).collect::<Vec<_>>();
+    assert_eq!(ids(&items_again), ids(&items));
+    assert_eq!(group_contents(dir), (names.clone(), rels));
+
+    // Decide Zoë's type in a decisions file, remembering it as a rule, and pull again.
+    let zoe = items
+        .iter()
+        .find(|i| i["kind"] == "entityType")
+        .expect("Zoë's structure needs input");
+    assert_eq!(zoe["state"], "needsInput");
+    assert_eq!(zoe["payload"]["businessStructure"], "Sole Trader");
+    let file = data.path().join("decisions.json");
+    std::fs::write(
+        &file,
+        serde_json::json!([{
+            "item": zoe["id"],
+            "decision": {
+                "action": "setKind",
+                "kind": "individual",
+                "trustType": null,
+                "rememberAsRule": true
+            }
+        }])
+        .to_string(),
+    )
+    .unwrap();
+    let (third, items) = pull(
+        dir,
+        &codes.next().unwrap(),
+        &["--decisions", file.to_str().unwrap()],
+    );
+    assert_eq!(counts(&third), [1, 0, 1, 0, 0]);
+    assert_eq!(review(&third), [2, 2, 0], "Zoë's item is resolved");
+    assert!(items.iter().all(|i| i["kind"] != "entityType"));
+    let (names, _) = group_contents(dir);
+    assert!(names.iter().any(|n| n == ZOE_NAME), "{names:?}");
+    assert_eq!(names.len(), 6);
+
+    // The human-readable report names the counts and the open items.
+    let text = ok(
+        dir,
+        &[
+            "xpm",
+            "pull",
+            "--group",
+            "Fernhill Family",
+            "--username",
+            "ana",
+            "--code",
+            &codes.next().unwrap(),
+        ],
+    );
+    assert!(
+        text.contains("Entities: 0 created, 0 updated"),
+        "a fourth pull changes nothing: {text}"
+    );
+    assert!(
+        text.contains("Review: 2 ready, 2 need your input, 0 waiting on other changes."),
+        "{text}"
+    );
+    assert!(text.contains("The Fernhill Family Trust"), "{text}");
+
+    // A decisions file that does not fit is refused before any XPM call.
+    std::fs::write(&file, "[{\"item\": 1}]").unwrap();
+    let bad = run(
+        dir,
+        &[
+            "xpm",
+            "pull",
+            "--group",
+            "Fernhill Family",
+            "--decisions",
+            file.to_str().unwrap(),
+            "--username",
+            "ana",
+            "--code",
+            &codes.next().unwrap(),
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("is not a JSON array"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
+    rt.block_on(sim.shutdown());
+}
