@@ -267,8 +267,14 @@ pub async fn sign_in(
 
 /// Drops the session and, with it, the open vault.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(level = "info", Debug))]
-pub async fn sign_out(state: State<'_, AppState>) -> CmdResult<AuthStatus> {
+#[tracing::instrument(skip(state, xero), err(level = "info", Debug))]
+pub async fn sign_out(
+    state: State<'_, AppState>,
+    xero: State<'_, crate::xero::XeroState>,
+) -> CmdResult<AuthStatus> {
+    // A Xero sign-in still waiting for its answer belongs to this session: end it, so a late
+    // answer cannot store tokens while nobody is signed in.
+    xero.connector.cancel().await;
     *state.session.write().await = None;
     *state.locked_username.lock().await = None;
     status_of(&state, None).await
@@ -276,8 +282,12 @@ pub async fn sign_out(state: State<'_, AppState>) -> CmdResult<AuthStatus> {
 
 /// Signs out but remembers the username, so unlocking needs only the password.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(level = "info", Debug))]
-pub async fn lock(state: State<'_, AppState>) -> CmdResult<AuthStatus> {
+#[tracing::instrument(skip(state, xero), err(level = "info", Debug))]
+pub async fn lock(
+    state: State<'_, AppState>,
+    xero: State<'_, crate::xero::XeroState>,
+) -> CmdResult<AuthStatus> {
+    xero.connector.cancel().await;
     let previous = state.session.write().await.take();
     *state.locked_username.lock().await = previous.map(|s| s.user.username);
     status_of(&state, None).await

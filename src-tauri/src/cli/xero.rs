@@ -129,6 +129,10 @@ pub enum XpmCommand {
         /// The StructureGram user (not needed with --dry-run).
         #[arg(long, required_unless_present = "dry_run")]
         username: Option<String>,
+        /// A code from the authenticator app (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
     /// Pull a linked group from XPM: its clients, memberships and relationships, applied in one
     /// transaction; prints what changed, the plan's cost in calls and the open review items.
     Pull {
@@ -198,7 +202,13 @@ async fn verify(
 }
 
 async fn connector(state: &AppState) -> anyhow::Result<Connector> {
-    Ok(Connector::new(xero::load_settings(&state.db).await?)?)
+    let settings = xero::load_settings(&state.db).await?;
+    // The demo's Xero is the simulator inside the window; its tokens must never go to the real
+    // Xero, which is where unchanged settings point.
+    if state.demo && settings.api_base == XeroSettings::default().api_base {
+        anyhow::bail!("In the demo, Xero is the simulator that runs inside the window, so the command line has no Xero to talk to. Use the window, or point the demo at a simulator you started: `structuregram --demo xero settings --base URL`.");
+    }
+    Ok(Connector::new(settings)?)
 }
 
 /// Runs `structuregram xero …`.
@@ -377,10 +387,6 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
             group,
             dry_run,
             cross_group,
-        XpmCommand::Pull {
-            group,
-            full,
-            decisions,
             json,
             username,
             code,
@@ -452,6 +458,17 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                         report.counts.failed
                     );
                 }
+            }
+        }
+        XpmCommand::Pull {
+            group,
+            full,
+            decisions,
+            json,
+            username,
+            code,
+        } => {
+            let g = groups::find(&state.db, org, group).await?;
             let decisions = match decisions {
                 Some(path) => read_decisions(path)?,
                 None => Vec::new(),

@@ -15,7 +15,7 @@ import {
   Title,
 } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { IntegrationError, useIntegrationAction } from "../account/integrationAction";
 import { routeHref } from "../app/router";
 import { ConfirmModal } from "../common/ConfirmModal";
@@ -26,7 +26,7 @@ import type { Attempt } from "../ipc/bindings/Attempt";
 import type { ConnectResult } from "../ipc/bindings/ConnectResult";
 import type { ConnectionStatus } from "../ipc/bindings/ConnectionStatus";
 import type { TestOutcome } from "../ipc/bindings/TestOutcome";
-import { errorMessage } from "../ipc/IpcError";
+import { errorMessage, IpcError } from "../ipc/IpcError";
 import { invalidate } from "../queryKeys";
 import { useXeroOverview } from "./api";
 import { formatDateTime } from "./format";
@@ -228,6 +228,15 @@ export function XpmIntegrationCard() {
       void invalidate.xpmChanged(qc);
     },
   );
+
+  // When Xero turns out to have dropped the connection, show it at once (badge, Reconnect).
+  const testError = test.error;
+  useEffect(() => {
+    if (
+      [testError, waitError].some((e) => e !== null && IpcError.from(e).code === "reconnectRequired")
+    )
+      void invalidate.xpmChanged(qc);
+  }, [testError, waitError, qc]);
 
   if (overview.isError) {
     return (

@@ -682,6 +682,14 @@ impl Connector {
             .await?
             .ok_or(XeroError::NotConnected)?;
         let stored = tokens::load(&*ctx.secrets, ctx.org)?;
+        // Only the user whose vault holds the tokens can revoke them: another user "disconnecting"
+        // would leave the grant alive at Xero while the app showed it gone.
+        if stored.is_none()
+            && row.status == LinkState::Connected
+            && row.connected_by_user_id.is_some_and(|by| by != ctx.user.0)
+        {
+            return Err(XeroError::ConnectedByAnotherUser.into());
+        }
         let revoked_at_xero = match stored.and_then(|t| t.refresh_token) {
             Some(rt) => match self.client().revoke(&xpm::RefreshToken::new(rt)).await {
                 Ok(()) => true,
