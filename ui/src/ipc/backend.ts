@@ -1,4 +1,8 @@
 import type { AppInfo } from "./bindings/AppInfo";
+import type { PushOptions } from "./bindings/PushOptions";
+import type { PushPlan } from "./bindings/PushPlan";
+import type { PushProgress } from "./bindings/PushProgress";
+import type { PushReport } from "./bindings/PushReport";
 import type { Attempt } from "./bindings/Attempt";
 import type { Catalog } from "./bindings/Catalog";
 import type { CatalogFilter } from "./bindings/CatalogFilter";
@@ -106,6 +110,17 @@ export interface Backend {
   /** Removes only the link: the group, its entities and mappings stay. */
   xpmUnlink(groupId: number): Promise<null>;
   xpmGroupLink(groupId: number): Promise<GroupLink | null>;
+
+  // Push (issue 9). The preview is local (no XPM call); `xpmPush` is an integration action that
+  // calls `onProgress` after every XPM call; per-item failures are in the report.
+  xpmPushPlan(groupId: number, options: PushOptions): Promise<PushPlan>;
+  xpmPush(
+    groupId: number,
+    options: PushOptions,
+    onProgress: (progress: PushProgress) => void,
+  ): Promise<PushReport>;
+  /** Asks the group's running push to stop before its next call (pushing again resumes). */
+  xpmPushCancel(groupId: number): Promise<null>;
 
   // Pull (issue 8). `xpmPull` is an integration action (two-factor gate); it calls `onProgress`
   // after every XPM call and rejects with a `validation` error when cancelled (nothing saved).

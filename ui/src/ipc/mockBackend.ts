@@ -1,5 +1,10 @@
 import type { Backend } from "./backend";
 import type { AppInfo } from "./bindings/AppInfo";
+import type { PushOptions } from "./bindings/PushOptions";
+import type { PushPlan } from "./bindings/PushPlan";
+import type { PushProgress } from "./bindings/PushProgress";
+import type { PushReport } from "./bindings/PushReport";
+import type { PlanItem } from "./bindings/PlanItem";
 import type { Attempt } from "./bindings/Attempt";
 import type { Catalog } from "./bindings/Catalog";
 import type { CatalogFilter } from "./bindings/CatalogFilter";
@@ -302,6 +307,8 @@ export class MockBackend implements Backend {
   private xpmRefreshedAt: string | null = null;
   private xpmCatalogRows: { xpmUuid: string; name: string }[] = [];
   private xpmLinks = new Map<number, { xpmUuid: string; linkedAt: string }>();
+  /** Entities the mock's XPM has a client for (after a push). */
+  private xpmPushed = new Set<number>();
   // Pull: what the simulator's linked group holds is scripted (see MOCK_PULL_CLIENTS).
   private lastPullAt = new Map<number, string>();
   private pulledClients = new Map<string, number>();
@@ -1456,6 +1463,94 @@ export class MockBackend implements Backend {
       counts,
       review,
     } satisfies PullReport);
+  }
+
+  private pushItems(groupId: number): PlanItem[] {
+    if (!this.xpmLinks.has(groupId))
+      fail("Link this group to an XPM group before pushing it.", "validation");
+    return [...this.group(groupId).members].map((id) => {
+      const e = this.entity(id);
+      const created = this.xpmPushed.has(id);
+      return {
+        phase: "entities",
+        subject: e.name,
+        entityId: id,
+        relationshipId: null,
+        action: created ? "unchanged" : "create",
+        changes: [],
+        calls: created ? 0 : 1,
+        note: null,
+      };
+    });
+  }
+
+  xpmPushPlan(groupId: number, options: PushOptions): Promise<PushPlan> {
+    return this.respond("xpmPushPlan", [groupId, options], () => {
+      const items = this.pushItems(groupId);
+      const creates = items.filter((i) => i.action === "create").length;
+      const calls = items.reduce((n, i) => n + i.calls, 0);
+      return {
+        groupId,
+        items,
+        creates,
+        updates: 0,
+        links: 0,
+        unchanged: items.length - creates,
+        skipped: 0,
+        calls,
+        maxCalls: calls,
+        minutes: Math.ceil(calls / 60),
+      };
+    });
+  }
+
+  xpmPush(
+    groupId: number,
+    options: PushOptions,
+    onProgress: (progress: PushProgress) => void,
+  ): Promise<PushReport> {
+    return this.respond("xpmPush", [groupId, options], () => {
+      this.gate();
+      this.connected();
+      const items = this.pushItems(groupId);
+      const todo = items.filter((i) => i.action === "create");
+      todo.forEach((item, n) => {
+        this.xpmPushed.add(item.entityId as number);
+        onProgress({ phase: "entities", done: n + 1, total: todo.length, etaSeconds: 0 });
+      });
+      return {
+        runId: this.nextId++,
+        status: "succeeded",
+        items: items.map((i) => ({
+          phase: i.phase,
+          subject: i.subject,
+          entityId: i.entityId,
+          relationshipId: null,
+          action: i.action,
+          outcome: "ok",
+          message: null,
+          changes: [],
+        })),
+        counts: {
+          clientsCreated: todo.length,
+          clientsAdopted: 0,
+          clientsUpdated: 0,
+          membersAdded: todo.length,
+          relationshipsCreated: 0,
+          relationshipsUpdated: 0,
+          relationshipsReplaced: 0,
+          unchanged: items.length - todo.length,
+          failed: 0,
+          skipped: 0,
+        },
+        calls: todo.length * 2,
+        stopped: null,
+      };
+    });
+  }
+
+  xpmPushCancel(groupId: number): Promise<null> {
+    return this.respond("xpmPushCancel", [groupId], () => null);
   }
 
   xpmPullCancel(groupId: number): Promise<boolean> {

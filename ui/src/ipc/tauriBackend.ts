@@ -1,5 +1,6 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend } from "./backend";
+import type { PushProgress } from "./bindings/PushProgress";
 import type { PullProgress } from "./bindings/PullProgress";
 import { IpcError } from "./IpcError";
 
@@ -67,6 +68,13 @@ export function createTauriBackend(): Backend {
       return call("xpm_pull", { groupId, full, onProgress: channel });
     },
     xpmPullCancel: (groupId) => call("xpm_pull_cancel", { groupId }),
+    xpmPushPlan: (groupId, options) => call("xpm_push_plan", { groupId, options }),
+    xpmPush: (groupId, options, onProgress) => {
+      const channel = new Channel<PushProgress>();
+      channel.onmessage = onProgress;
+      return call("xpm_push", { groupId, options, onProgress: channel });
+    },
+    xpmPushCancel: (groupId) => call("xpm_push_cancel", { groupId }),
     reviewList: (groupId) => call("review_list", { groupId }),
     reviewDecide: (itemId, decision) => call("review_decide", { itemId, decision }),
     structureRulesList: () => call("structure_rules_list"),

@@ -20,6 +20,7 @@ import { useBackend } from "../ipc/BackendProvider";
 import { useCatalog, useGroupLink, useInvalidateXpm } from "./api";
 import { formatDateTime } from "./format";
 import { PullSection } from "./PullSection";
+import { PushSection } from "./PushSection";
 
 /**
  * A group's XPM tab: which XPM client group it is linked to (and when it was last pulled), or a
@@ -88,6 +89,7 @@ export function GroupXpmTab({ groupId, groupName }: { groupId: number; groupName
             : "Not pulled from XPM yet."}
         </Text>
         <PullSection groupId={groupId} />
+        <PushSection groupId={groupId} />
         {doUnlink.ui}
         <Group mt="md">
           <Button

@@ -233,7 +233,9 @@ export function XpmIntegrationCard() {
   const testError = test.error;
   useEffect(() => {
     if (
-      [testError, waitError].some((e) => e !== null && IpcError.from(e).code === "reconnectRequired")
+      [testError, waitError].some(
+        (e) => e !== null && IpcError.from(e).code === "reconnectRequired",
+      )
     )
       void invalidate.xpmChanged(qc);
   }, [testError, waitError, qc]);

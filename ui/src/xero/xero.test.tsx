@@ -5,6 +5,7 @@ import { MOCK_TOTP_CODE, MockBackend } from "../ipc/mockBackend";
 import { renderWithBackend } from "../test/render";
 import { GroupXpmTab } from "./GroupXpmTab";
 import { ImportGroupsPage } from "./ImportGroupsPage";
+import { PushSection } from "./PushSection";
 import { XpmIntegrationCard } from "./XpmIntegrationCard";
 
 /** Picks an option of a Mantine Select (its options render in a portal listbox). */
@@ -124,5 +125,31 @@ describe("a group's XPM tab", () => {
     await userEvent.click(within(dialog).getByRole("button", { name: "Unlink" }));
     expect(await screen.findByTestId("group-xpm-unlinked")).toBeInTheDocument();
     expect((await backend.listGroups()).map((g) => g.id)).toContain(group.id);
+  });
+});
+
+describe("pushing a linked group", () => {
+  it("previews, pushes through the gate with a report, and then has nothing to push", async () => {
+    const backend = await connectedBackend();
+    const group = (await backend.listGroups()).find((g) => g.entityCount > 0)!;
+    await backend.xpmLinkExisting("0000000a-0000-4000-8000-000000000002", group.id);
+    renderWithBackend(<PushSection groupId={group.id} />, backend);
+
+    await userEvent.click(screen.getByTestId("push-preview"));
+    expect(await screen.findByTestId("push-plan-summary")).toHaveTextContent(
+      `${group.entityCount} to create, 0 to update`,
+    );
+    expect(backend.calls.map((c) => c.method)).not.toContain("xpmPush");
+
+    await userEvent.click(screen.getByTestId("push-run"));
+    expect(await screen.findByTestId("push-report-summary")).toHaveTextContent(
+      `${group.entityCount} clients created`,
+    );
+
+    await userEvent.click(screen.getByTestId("push-preview"));
+    await waitFor(() =>
+      expect(screen.getByTestId("push-run")).toHaveTextContent("Nothing to push"),
+    );
+    expect(screen.getByTestId("push-run")).toBeDisabled();
   });
 });
