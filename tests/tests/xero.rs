@@ -2,7 +2,8 @@
 //! two-factor authentication, connect by signing in and clicking *Allow access* on the
 //! simulator's consent page, see the Connected badge and the practice's name, test the
 //! Organisation API, open Import Groups, link one XPM group as a new group and one to an existing
-//! group, unlink one from its XPM tab, disconnect (links kept) and reconnect.
+//! group, pull the first, preview and push the second, unlink it from its XPM tab, disconnect
+//! (links kept) and reconnect.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -249,7 +250,64 @@ async fn walk(app: &AppSession) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(400)).await;
     app.screenshot("xero-09-linked").await?;
 
+    // Pull the XPM group linked as new: its clients arrive, with a summary and the run listed.
+    let new_group = app
+        .client
+        .find(fantoccini::Locator::XPath(&format!(
+            "//a[@data-testid='catalog-linked-to'][normalize-space()=\"{}\"]",
+            names[0]
+        )))
+        .await?;
+    app.click(&new_group).await?;
+    app.click_css("[data-testid=pull-from-xpm]").await?;
+    let summary = app.text_of("[data-testid=pull-summary]", 120).await?;
+    ensure!(!summary.is_empty(), "the pull reports what it did");
+    app.wait_for("[data-testid=sync-run]", 30).await?;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.screenshot("xero-10-pulled").await?;
+    let tab = app.text_of("[data-testid=tab-entities]", 10).await?;
+    ensure!(
+        !tab.contains("(0)"),
+        "the pulled group has entities now: {tab}"
+    );
+
+    // Push Harrington Family into the XPM group it was linked to: preview, then push.
+    app.click_css("[data-testid=nav-import-groups]").await?;
+    let harrington = app
+        .client
+        .find(fantoccini::Locator::XPath(
+            "//a[@data-testid='catalog-linked-to'][normalize-space()='Harrington Family']",
+        ))
+        .await?;
+    app.click(&harrington).await?;
+    app.click_css("[data-testid=push-preview]").await?;
+    let plan = app.text_of("[data-testid=push-plan-summary]", 60).await?;
+    ensure!(
+        plan.starts_with("27 to create"),
+        "9 clients and 18 relationships to create: {plan}"
+    );
+    app.click_css("[data-testid=push-run]").await?;
+    let report = app
+        .text_of("[data-testid=push-report-summary]", 180)
+        .await?;
+    ensure!(
+        report.starts_with("9 clients created") && report.contains("0 failed"),
+        "the push created Harrington Family's nine clients in XPM: {report}"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.screenshot("xero-11-pushed").await?;
+    app.click_css("[data-testid=push-preview]").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while app.text_of("[data-testid=push-run]", 30).await? != "Nothing to push" {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "after the push, a new preview has nothing to send"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
     // Its XPM tab, then Unlink: the group and its entities stay.
+    app.click_css("[data-testid=nav-import-groups]").await?;
     let harrington = app
         .client
         .find(fantoccini::Locator::XPath(
@@ -262,7 +320,7 @@ async fn walk(app: &AppSession) -> Result<()> {
         xpm_name == names[1],
         "the XPM tab names the linked XPM group"
     );
-    app.screenshot("xero-10-group-xpm-tab").await?;
+    app.screenshot("xero-12-group-xpm-tab").await?;
     app.click_css("[data-testid=group-xpm-unlink]").await?;
     app.click_css("[data-testid=confirm-action]").await?;
     app.wait_for("[data-testid=group-xpm-unlinked]", 60).await?;
@@ -294,7 +352,7 @@ async fn walk(app: &AppSession) -> Result<()> {
         summary.contains("Linked groups: 1"),
         "the link survives the disconnect: {summary}"
     );
-    app.screenshot("xero-11-disconnected").await?;
+    app.screenshot("xero-13-disconnected").await?;
 
     // Reconnect: same practice, the link is still there. The session was verified already.
     connect(app, &app_url, None).await?;
@@ -303,6 +361,6 @@ async fn walk(app: &AppSession) -> Result<()> {
         summary.contains("Linked groups: 1"),
         "reconnecting resumes with the link: {summary}"
     );
-    app.screenshot("xero-12-reconnected").await?;
+    app.screenshot("xero-14-reconnected").await?;
     Ok(())
 }
