@@ -298,7 +298,16 @@ async fn walk(app: &AppSession) -> Result<()> {
     app.screenshot("xero-11-pushed").await?;
     app.click_css("[data-testid=push-preview]").await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while app.text_of("[data-testid=push-run]", 30).await? != "Nothing to push" {
+    while !app
+        .text_of("[data-testid=push-plan-summary]", 30)
+        .await?
+        .contains("0 to create, 0 to update, 0 to add")
+        || !app
+            .texts("[data-testid=push-run]")
+            .await?
+            .concat()
+            .contains("Nothing to push")
+    {
         ensure!(
             tokio::time::Instant::now() < deadline,
             "after the push, a new preview has nothing to send"

@@ -140,6 +140,8 @@ export function PullSection({ groupId }: { groupId: number }) {
   };
 
   const open = review.data?.items.length ?? 0;
+  // The group's history also holds its pushes; this list is about pulls.
+  const pulls = runs.data?.filter((r) => r.kind === "pull");
   return (
     <Stack gap="sm" data-testid="pull-section">
       {pull.ui}
@@ -189,12 +191,12 @@ export function PullSection({ groupId }: { groupId: number }) {
       <Title order={4} mt="md">
         Last pulls
       </Title>
-      {runs.data && runs.data.length === 0 && (
+      {pulls && pulls.length === 0 && (
         <Text size="sm" c="dimmed">
           This group has not been pulled from XPM yet.
         </Text>
       )}
-      {runs.data && runs.data.length > 0 && (
+      {pulls && pulls.length > 0 && (
         <Table data-testid="sync-runs">
           <Table.Thead>
             <Table.Tr>
@@ -205,7 +207,7 @@ export function PullSection({ groupId }: { groupId: number }) {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {runs.data.map((r) => (
+            {pulls.map((r) => (
               <Table.Tr key={r.id} data-testid="sync-run">
                 <Table.Td>{formatDateTime(r.startedAt)}</Table.Td>
                 <Table.Td>

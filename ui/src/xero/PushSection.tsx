@@ -87,6 +87,8 @@ export function PushSection({ groupId }: { groupId: number }) {
   );
 
   const pending = plan?.items.filter((i) => i.action !== "unchanged") ?? [];
+  // Items left for the user (rename in XPM) or skipped send nothing: no reason to push.
+  const nothingToSend = pending.every((i) => i.action === "manual" || i.action === "skip");
   return (
     <Stack gap="sm" data-testid="push-section">
       <Title order={4}>Push to XPM</Title>
@@ -152,10 +154,10 @@ export function PushSection({ groupId }: { groupId: number }) {
             <Button
               onClick={() => void push.run()}
               loading={push.pending}
-              disabled={plan.calls === 0}
+              disabled={nothingToSend}
               data-testid="push-run"
             >
-              {plan.calls === 0 ? "Nothing to push" : "Push to XPM"}
+              {nothingToSend ? "Nothing to push" : "Push to XPM"}
             </Button>
             {push.pending && (
               <Button variant="default" onClick={() => void backend.xpmPushCancel(groupId)}>
