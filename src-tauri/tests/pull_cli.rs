@@ -125,12 +125,13 @@ fn group_contents(dir: &str) -> (Vec<String>, usize) {
     (names, doc["relationships"].as_array().unwrap().len())
 }
 
-#[test]
-fn pull_a_linked_group_headless_then_again_then_with_a_decision() {
-    let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_str().unwrap();
-    let mut codes = enrolled_user(dir).into_iter();
-
+/// Starts the simulator, points the data folder's Xero settings at it, connects through the
+/// loopback (the "browser" follows the auto-approving redirect) and links Fernhill Family as a
+/// new group. Keep the runtime alive as long as the simulator is used.
+fn connected_and_linked(
+    dir: &str,
+    codes: &mut impl Iterator<Item = String>,
+) -> (tokio::runtime::Runtime, xpm_sim::SimServer) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
         .block_on(xpm_sim::start(xpm_sim::SimConfig::for_tests()))
@@ -181,6 +182,16 @@ fn pull_a_linked_group_headless_then_again_then_with_a_decision() {
         ],
     );
 
+    (rt, sim)
+}
+
+#[test]
+fn pull_a_linked_group_headless_then_again_then_with_a_decision() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let mut codes = enrolled_user(dir).into_iter();
+
+    let (rt, sim) = connected_and_linked(dir, &mut codes);
     // First pull: one group read, six member reads, two reads of related clients outside it.
     let (first, items) = pull(dir, &codes.next().unwrap(), &[]);
     assert_eq!(first["plan"]["strategy"], "perClient");
@@ -293,4 +304,79 @@ fn pull_a_linked_group_headless_then_again_then_with_a_decision() {
     );
 
     rt.block_on(sim.shutdown());
+}
+
+/// A pull killed with SIGKILL while it is still reading clients from XPM leaves the group as it
+/// was (the run applies everything in one transaction at the end), and the next pull completes
+/// with the same result a first pull has.
+#[test]
+fn a_pull_killed_halfway_changes_nothing_and_the_next_one_completes() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let mut codes = enrolled_user(dir).into_iter();
+    let (_rt, sim) = connected_and_linked(dir, &mut codes);
+    let before = group_contents(dir);
+    assert_eq!(before, (Vec::<String>::new(), 0), "linked, never pulled");
+
+    // Every client read now takes 1.5 s, so the pull is mid-fetch when it is killed.
+    sim.admin.inject(
+        xpm_sim::FaultKind::Latency { ms: 1500 },
+        20,
+        Some("client.api/get"),
+    );
+    let reads = || {
+        sim.admin
+            .counters()
+            .per_endpoint
+            .get("GET client.api/get")
+            .copied()
+            .unwrap_or(0)
+    };
+    let code = codes.next().unwrap();
+    let mut child = command(
+        dir,
+        &[
+            "xpm",
+            "pull",
+            "--group",
+            "Fernhill Family",
+            "--username",
+            "ana",
+            "--code",
+            &code,
+        ],
+    )
+    .spawn()
+    .unwrap();
+    drop(child.stdin.take());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while reads() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pull started reading clients"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the pull is still running"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix: no chance to clean up
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the pull was killed");
+    assert_eq!(
+        group_contents(dir),
+        before,
+        "a killed pull wrote nothing to the group"
+    );
+
+    sim.admin.clear_faults();
+    let (report, _) = pull(dir, &codes.next().unwrap(), &[]);
+    // created, updated, members added, relationships created, relationships updated
+    assert_eq!(
+        counts(&report),
+        [7, 0, 5, 10, 0],
+        "the next pull does the whole first pull"
+    );
+    assert_eq!(group_contents(dir).0.len(), 5);
 }
