@@ -1,6 +1,6 @@
 import "@testing-library/jest-dom/vitest";
 import { cleanup, configure } from "@testing-library/react";
-import { afterEach } from "vitest";
+import { afterAll, afterEach } from "vitest";
 
 // jsdom lacks the layout APIs Mantine and React Flow use. These stand-ins follow React Flow's
 // testing guide: a ResizeObserver that reports immediately, DOMMatrixReadOnly for the zoom
@@ -69,3 +69,7 @@ afterEach(() => {
   cleanup();
   window.location.hash = "";
 });
+
+// Mantine's transitions end on timers. Let the last ones run before jsdom is torn down, or their
+// late state update finds no `window` and vitest reports an unhandled error after the file.
+afterAll(() => new Promise((resolve) => setTimeout(resolve, 500)));
