@@ -2,7 +2,8 @@
 //! two-factor authentication, connect by signing in and clicking *Allow access* on the
 //! simulator's consent page, see the Connected badge and the practice's name, test the
 //! Organisation API, open Import Groups, link one XPM group as a new group and one to an existing
-//! group, pull the first, preview and push the second, unlink it from its XPM tab, disconnect
+//! group, pull the first (resolving a needs-input item and seeing its diagram), preview and push
+//! the second, unlink it from its XPM tab, disconnect
 //! (links kept) and reconnect.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -270,6 +271,54 @@ async fn walk(app: &AppSession) -> Result<()> {
         !tab.contains("(0)"),
         "the pulled group has entities now: {tab}"
     );
+
+    // Resolve a needs-input item (a shareholding XPM gave no class: it is "Ordinary"; or an
+    // unknown business structure: a company), pull again, then see the pulled structure.
+    let counts_before = app.text_of("[data-testid=review-counts]", 30).await?;
+    ensure!(
+        counts_before.contains("need your input"),
+        "the pull left items for review: {counts_before}"
+    );
+    if app
+        .texts("[data-testid=review-share-class]")
+        .await?
+        .is_empty()
+    {
+        choose(app, "[data-testid=review-kind]", "Company").await?;
+        app.click_css("[data-testid=review-apply]").await?;
+        app.wait_for("[data-testid=review-decision]", 30)
+            .await
+            .context("the decision is recorded on the item")?;
+    } else {
+        app.fill("[data-testid=review-share-class]", "Ordinary")
+            .await?;
+        app.click_css("[data-testid=review-set-class]").await?;
+    }
+    app.click_css("[data-testid=pull-from-xpm]").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let counts = app.text_of("[data-testid=review-counts]", 30).await?;
+        if counts != counts_before {
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "pulling again applies the decision: still {counts}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    app.click_css("[data-testid=tab-diagram]").await?;
+    app.wait_for("[data-testid=diagram][data-state=ready]", 120)
+        .await
+        .context("the pulled group's diagram lays out")?;
+    let nodes = app.visible_texts("[data-testid=diagram-node]", 30).await?;
+    let labels = app.visible_texts("[data-testid=edge-label]", 30).await?;
+    ensure!(
+        nodes.len() >= 5 && !labels.is_empty(),
+        "the diagram shows the pulled entities and labelled relationships: {nodes:?} {labels:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.screenshot("xero-10b-pulled-diagram").await?;
 
     // Push Harrington Family into the XPM group it was linked to: preview, then push.
     app.click_css("[data-testid=nav-import-groups]").await?;
