@@ -3,7 +3,7 @@
 //! simulator's consent page, see the Connected badge and the practice's name, test the
 //! Organisation API, open Import Groups, link one XPM group as a new group and one to an existing
 //! group, pull the first (resolving a needs-input item and seeing its diagram), preview and push
-//! the second, unlink it from its XPM tab, disconnect
+//! the second, edit one of its entities and push the update, unlink it from its XPM tab, disconnect
 //! (links kept) and reconnect.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -360,6 +360,53 @@ async fn walk(app: &AppSession) -> Result<()> {
         ensure!(
             tokio::time::Instant::now() < deadline,
             "after the push, a new preview has nothing to send"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Edit one entity here, preview (one update), push, and the re-preview is empty again.
+    app.click_css("[data-testid=tab-entities]").await?;
+    let row = app.wait_for("[data-testid=entity-row]", 30).await?;
+    app.client
+        .execute(
+            "arguments[0].dispatchEvent(new MouseEvent('dblclick', { bubbles: true }));",
+            vec![serde_json::to_value(&row)?],
+        )
+        .await?;
+    app.fill("[data-testid=entity-email]", "office@harrington.example")
+        .await?;
+    app.click_css("[data-testid=entity-submit]").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !app.texts("[data-testid=entity-submit]").await?.is_empty() {
+        ensure!(tokio::time::Instant::now() < deadline, "the edit is saved");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    app.click_css("[data-testid=tab-xpm]").await?;
+    app.click_css("[data-testid=push-preview]").await?;
+    let plan = app.text_of("[data-testid=push-plan-summary]", 60).await?;
+    ensure!(
+        plan.starts_with("0 to create, 1 to update"),
+        "the edited entity is the one update: {plan}"
+    );
+    let changes = app.texts("[data-testid=push-plan-items]").await?.concat();
+    ensure!(
+        changes.contains("office@harrington.example"),
+        "the preview shows the new email: {changes}"
+    );
+    app.screenshot("xero-11b-edit-preview").await?;
+    app.click_css("[data-testid=push-run]").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let report = app
+            .texts("[data-testid=push-report-summary]")
+            .await?
+            .concat();
+        if report.contains("0 clients created, 1 updated") && report.contains("0 failed") {
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the push updates the one client: {report}"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
