@@ -1,4 +1,4 @@
-//! Issues 6 and 7 in the real window, against the demo's in-process simulator of Xero: turn on
+//! Issues 6 to 9 in the real window, against the demo's in-process simulator of Xero: turn on
 //! two-factor authentication, connect by signing in and clicking *Allow access* on the
 //! simulator's consent page, see the Connected badge and the practice's name, test the
 //! Organisation API, open Import Groups, link one XPM group as a new group and one to an existing
