@@ -168,12 +168,12 @@ export function ImportGroupsPage() {
       {refresh.ui}
       <IntegrationError error={refresh.error} />
       {overview.data && !connected && (
-        <Alert color="yellow">
-          Not connected to Xero XPM: the list below is from the last discovery.{" "}
-          <Anchor href={routeHref({ page: "integrations" })}>
-            Connect on Account → Integrations
-          </Anchor>{" "}
-          to refresh it or link groups.
+        <Alert color="yellow" data-testid="catalog-not-connected">
+          Not connected to Xero XPM.{" "}
+          {catalog.data?.refreshedAt
+            ? "The list below is from the last discovery; linking still works, while Refresh, pulling and pushing need a connection."
+            : "Connect to discover the practice's client groups."}{" "}
+          <Anchor href={routeHref({ page: "integrations" })}>Open Account → Integrations</Anchor>
         </Alert>
       )}
       {catalog.data?.lastError && (

@@ -317,6 +317,13 @@ fn clean_organisation_name(name: &str) -> Result<String> {
             "Enter an organisation name of 1 to {MAX_ORGANISATION_NAME_LEN} characters."
         )));
     }
+    // As for group and entity names: a control character would reach terminals (`org list`)
+    // and exports as-is.
+    if name.chars().any(char::is_control) {
+        return Err(Error::Validation(
+            crate::entities::CONTROL_CHARACTERS.to_owned(),
+        ));
+    }
     Ok(name.to_owned())
 }
 
@@ -630,6 +637,19 @@ mod tests {
 
     fn pw(s: &str) -> Secret {
         Secret::new(s)
+    }
+
+    #[tokio::test]
+    async fn an_organisation_name_with_a_control_character_is_refused_and_nothing_is_made() {
+        let db = db::open_in_memory().await.unwrap();
+        // An escape sequence would recolour the terminal of whoever runs `org list`.
+        let refused = create_organisation(&db, "Bad\u{7}\u{1b}[31mRed", now()).await;
+        assert!(
+            matches!(&refused, Err(Error::Validation(m)) if m == crate::entities::CONTROL_CHARACTERS),
+            "{refused:?}"
+        );
+        assert!(list_organisations(&db).await.unwrap().is_empty());
+        create_organisation(&db, "Smith & Co", now()).await.unwrap();
     }
 
     #[tokio::test]
