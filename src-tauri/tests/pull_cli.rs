@@ -8,70 +8,18 @@
 //! clients outside the group; ten relationships once both sides are merged.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-const PASSWORD: &str = "correct horse";
+mod common;
+
+use common::{command, enrolled_user, ok, run, DataDir};
+
 const FERNHILL_GROUP: &str = "00000000-aaaa-4bbb-8ccc-0000000000f1";
 const ZOE_NAME: &str = "Zoë Müller & Søn <Trading> \"Quotes\"";
 
-fn command(dir: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_structuregram"));
-    command
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("STRUCTUREGRAM_DATA_DIR")
-        .env("STRUCTUREGRAM_PASSWORD", PASSWORD)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-fn run(dir: &str, args: &[&str]) -> Output {
-    let mut child = command(dir, args).spawn().expect("the binary runs");
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-fn ok(dir: &str, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} succeeds: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A user with two-factor authentication on; returns their ten recovery codes (each verifies
-/// one command's session once).
-fn enrolled_user(dir: &str) -> Vec<String> {
-    ok(dir, &["user", "create", "--username", "ana"]);
-    let enrol = ok(dir, &["mfa", "enrol", "--username", "ana"]);
-    let key = enrol
-        .lines()
-        .find_map(|l| l.strip_prefix("Key (enter it by hand): "))
-        .expect("enrol prints the manual key");
-    let secret = structuregram_core::mfa::manual_key_bytes(
-        &structuregram_core::secrets::Secret::new(key.to_owned()),
-    )
-    .unwrap();
-    let code = structuregram_core::mfa::totp(&secret, "ana")
-        .unwrap()
-        .generate(chrono::Utc::now().timestamp() as u64)
-        .to_string();
-    let codes = ok(
-        dir,
-        &["mfa", "confirm", "--username", "ana", "--code", &code],
-    );
-    codes.lines().map(str::to_owned).collect()
-}
-
 /// `xpm pull --json` as (report, open review items).
-fn pull(dir: &str, code: &str, extra: &[&str]) -> (Value, Vec<Value>) {
+fn pull(dir: &DataDir, code: &str, extra: &[&str]) -> (Value, Vec<Value>) {
     let mut args = vec![
         "xpm",
         "pull",
@@ -109,7 +57,7 @@ fn review(report: &Value) -> [u64; 3] {
 }
 
 /// The group's export: member names, sorted, and the number of relationships between them.
-fn group_contents(dir: &str) -> (Vec<String>, usize) {
+fn group_contents(dir: &DataDir) -> (Vec<String>, usize) {
     let doc: Value = serde_json::from_str(&ok(
         dir,
         &["export", "--group", "Fernhill Family", "--format", "json"],
@@ -129,7 +77,7 @@ fn group_contents(dir: &str) -> (Vec<String>, usize) {
 /// loopback (the "browser" follows the auto-approving redirect) and links Fernhill Family as a
 /// new group. Keep the runtime alive as long as the simulator is used.
 fn connected_and_linked(
-    dir: &str,
+    dir: &DataDir,
     codes: &mut impl Iterator<Item = String>,
 ) -> (tokio::runtime::Runtime, xpm_sim::SimServer) {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -188,7 +136,7 @@ fn connected_and_linked(
 #[test]
 fn pull_a_linked_group_headless_then_again_then_with_a_decision() {
     let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_str().unwrap();
+    let dir = &DataDir::new(data.path(), false);
     let mut codes = enrolled_user(dir).into_iter();
 
     let (rt, sim) = connected_and_linked(dir, &mut codes);
@@ -312,7 +260,7 @@ fn pull_a_linked_group_headless_then_again_then_with_a_decision() {
 #[test]
 fn a_pull_killed_halfway_changes_nothing_and_the_next_one_completes() {
     let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_str().unwrap();
+    let dir = &DataDir::new(data.path(), false);
     let mut codes = enrolled_user(dir).into_iter();
     let (_rt, sim) = connected_and_linked(dir, &mut codes);
     let before = group_contents(dir);

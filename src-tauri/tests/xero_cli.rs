@@ -3,66 +3,10 @@
 //! group, refuse a second link of the same XPM group, unlink keeping the data, disconnect.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
 
-const PASSWORD: &str = "correct horse";
+mod common;
 
-fn command(dir: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_structuregram"));
-    command
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--demo")
-        .args(args)
-        .env_remove("STRUCTUREGRAM_DATA_DIR")
-        .env("STRUCTUREGRAM_PASSWORD", PASSWORD)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-fn run(dir: &str, args: &[&str]) -> Output {
-    let mut child = command(dir, args).spawn().expect("the binary runs");
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-fn ok(dir: &str, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} succeeds: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A user with two-factor authentication on; returns their ten recovery codes (each verifies
-/// one command's session once, so the test needs no clock games with TOTP replay).
-fn enrolled_user(dir: &str) -> Vec<String> {
-    ok(dir, &["user", "create", "--username", "ana"]);
-    let enrol = ok(dir, &["mfa", "enrol", "--username", "ana"]);
-    let key = enrol
-        .lines()
-        .find_map(|l| l.strip_prefix("Key (enter it by hand): "))
-        .expect("enrol prints the manual key");
-    let secret = structuregram_core::mfa::manual_key_bytes(
-        &structuregram_core::secrets::Secret::new(key.to_owned()),
-    )
-    .unwrap();
-    let code = structuregram_core::mfa::totp(&secret, "ana")
-        .unwrap()
-        .generate(chrono::Utc::now().timestamp() as u64)
-        .to_string();
-    let codes = ok(
-        dir,
-        &["mfa", "confirm", "--username", "ana", "--code", &code],
-    );
-    let codes: Vec<String> = codes.lines().map(str::to_owned).collect();
-    assert_eq!(codes.len(), 10, "ten recovery codes: {codes:?}");
-    codes
-}
+use common::{command, enrolled_user, ok, run, DataDir};
 
 /// The start of every token the simulator issues: a JWT whose header is
 /// `{"typ":"JWT","alg":"HS256"}`, base64url-encoded (RFC 7519 §3.1).
@@ -100,7 +44,7 @@ fn assert_no_token_in(dir: &std::path::Path) {
 #[test]
 fn connect_discover_link_unlink_and_disconnect_headless() {
     let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_str().unwrap();
+    let dir = &DataDir::new(data.path(), true);
     let mut codes = enrolled_user(dir).into_iter();
 
     let rt = tokio::runtime::Runtime::new().unwrap();
