@@ -43,12 +43,13 @@ pub fn main_entry() -> std::process::ExitCode {
     } else {
         Cli::parse()
     };
-    // Scripts want only their output on the terminal; the window logs its progress.
-    init_logging(if cli.command.is_some() {
-        "warn"
+    // Scripts want only their output on the terminal; the window logs its progress, also into
+    // the data folder's log file (what a user sends when asking for help).
+    if cli.command.is_some() {
+        init_logging("warn", None);
     } else {
-        "info"
-    });
+        init_logging("info", Some(&cli.resolved_data_dir()));
+    }
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
     match &cli.command {
         Some(command) => match runtime.block_on(cli::run(&cli, command)) {
@@ -93,14 +94,57 @@ pub fn main_entry() -> std::process::ExitCode {
 
 use cli::Cli;
 
-/// Logs to standard error at `default_level`, or as `STRUCTUREGRAM_LOG` says (an `EnvFilter`).
-fn init_logging(default_level: &str) {
+/// Logs to standard error at `default_level`, or as `STRUCTUREGRAM_LOG` says (an `EnvFilter`);
+/// with a data folder, also into its log file ([`log_file`]). A log file that cannot be opened
+/// is reported on standard error and skipped: logging never stops the app.
+fn init_logging(default_level: &str, data_dir: Option<&Path>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRUCTUREGRAM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let file = data_dir.and_then(|dir| match open_log_file(dir) {
+        Ok(file) => Some(file),
+        Err(e) => {
+            eprintln!("warning: no log file in {}: {e}", dir.display());
+            None
+        }
+    });
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(file.map(|file| {
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+        }))
         .try_init();
+}
+
+/// The window's log file: `<data folder>/logs/structuregram.log`. It holds what the app did
+/// (never a secret: tokens, codes and keys are redacted types) for a user to send when asking
+/// for help.
+pub fn log_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("logs").join("structuregram.log")
+}
+
+/// Largest log file kept before it is moved aside to `structuregram.log.1` at the next start.
+const LOG_FILE_LIMIT_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Opens [`log_file`] for appending, readable by its owner only; a file over
+/// [`LOG_FILE_LIMIT_BYTES`] is first moved aside (replacing the previous one).
+fn open_log_file(data_dir: &Path) -> std::io::Result<std::fs::File> {
+    let path = log_file(data_dir);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_FILE_LIMIT_BYTES) {
+        std::fs::rename(&path, path.with_extension("log.1"))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 fn run_window(state: state::AppState, xero: xero::XeroState) {

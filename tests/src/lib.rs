@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 /// The `structuregram` binary built next to this test binary (`target/debug/structuregram`),
@@ -55,6 +55,8 @@ pub struct AppSession {
     pub client: Client,
     driver: tokio::process::Child,
     driver_pid: Option<u32>,
+    /// IPC responses recorded so far ([`AppSession::record_ipc`]), each as JSON text.
+    ipc: std::sync::Mutex<Vec<String>>,
 }
 
 impl AppSession {
@@ -100,6 +102,7 @@ impl AppSession {
             client: connect(&url, caps).await?,
             driver,
             driver_pid,
+            ipc: std::sync::Mutex::new(Vec::new()),
         };
         session.client.set_window_size(1280, 800).await.ok();
         Ok(session)
@@ -281,6 +284,70 @@ impl AppSession {
         Ok(path)
     }
 
+    /// Starts recording every IPC message the page receives from the app: each command's
+    /// response or error, and each message on a progress channel, as JSON text. Tauri answers
+    /// through the callbacks it registers in `window.__TAURI_INTERNALS__.callbacks` (a `Map`,
+    /// tauri `scripts/core.js`); the recorder wraps each callback as it is registered. The page
+    /// keeps the records until [`AppSession::drain_ipc`] moves them here; leaving the page (a
+    /// `goto`) loses what was not drained, and the recorder must be started again on the new page.
+    ///
+    /// # Errors
+    /// On a WebDriver failure, or when the page has no Tauri IPC.
+    pub async fn record_ipc(&self) -> Result<()> {
+        let installed = self
+            .client
+            .execute(
+                "const internals = window.__TAURI_INTERNALS__;
+                 if (!internals || !internals.callbacks) return false;
+                 const callbacks = internals.callbacks;
+                 window.__e2eIpc = window.__e2eIpc || [];
+                 if (callbacks.__e2eRecording) return true;
+                 const set = Map.prototype.set;
+                 callbacks.set = function (id, fn) {
+                   return set.call(this, id, function (data) {
+                     let text;
+                     try { text = typeof data === 'string' ? data : JSON.stringify(data); }
+                     catch (e) { text = String(data); }
+                     window.__e2eIpc.push(text === undefined ? 'undefined' : text);
+                     return fn.apply(this, arguments);
+                   });
+                 };
+                 callbacks.__e2eRecording = true;
+                 return true;",
+                vec![],
+            )
+            .await?;
+        if installed != serde_json::Value::Bool(true) {
+            bail!("the page has no Tauri IPC to record");
+        }
+        Ok(())
+    }
+
+    /// Moves the IPC messages the page recorded since the last drain into this session.
+    ///
+    /// # Errors
+    /// On a WebDriver failure.
+    pub async fn drain_ipc(&self) -> Result<()> {
+        let drained = self
+            .client
+            .execute(
+                "const records = window.__e2eIpc || []; window.__e2eIpc = []; return records;",
+                vec![],
+            )
+            .await?;
+        let records: Vec<String> = serde_json::from_value(drained)?;
+        self.ipc
+            .lock()
+            .map_err(|_| anyhow::anyhow!("IPC log poisoned"))?
+            .extend(records);
+        Ok(())
+    }
+
+    /// Every IPC message drained so far, oldest first.
+    pub fn ipc_log(&self) -> Vec<String> {
+        self.ipc.lock().map(|log| log.clone()).unwrap_or_default()
+    }
+
     /// Ends the WebDriver session (closing the app) and the driver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
@@ -327,5 +394,82 @@ async fn connect(url: &str, caps: serde_json::Map<String, serde_json::Value>) ->
             Ok(Err(e)) => return Err(e).context("cannot open a WebDriver session on the app"),
             Err(_) => bail!("opening a WebDriver session timed out after 60 s"),
         }
+    }
+}
+
+/// The admin HTTP API of an xpm-sim simulator (`{base}/__admin`, loopback only): what a test
+/// uses to look at, or change, "XPM" from outside the app, as an XPM user would.
+#[derive(Debug, Clone)]
+pub struct SimAdmin {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl SimAdmin {
+    /// The admin API of the simulator serving `url` (any URL on it, e.g. the consent page's).
+    ///
+    /// # Errors
+    /// If `url` has no scheme and host.
+    pub fn for_url(url: &str) -> Result<Self> {
+        let (scheme, rest) = url.split_once("://").context("a URL with a scheme")?;
+        let host = rest.split('/').next().unwrap_or_default();
+        ensure!(!host.is_empty(), "{url} has no host");
+        Ok(Self {
+            base: format!("{scheme}://{host}/__admin"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()?,
+        })
+    }
+
+    /// `GET {base}/__admin/{path}`: the response's `result` (or the whole body when it has none).
+    ///
+    /// # Errors
+    /// On a transport failure, or an answer that is not `ok`.
+    pub async fn get(&self, path: &str) -> Result<serde_json::Value> {
+        let response = self
+            .http
+            .get(format!("{}/{path}", self.base))
+            .send()
+            .await?;
+        Self::result(path, response).await
+    }
+
+    /// `POST {base}/__admin/{path}` with a JSON body: the response's `result`.
+    ///
+    /// # Errors
+    /// On a transport failure, or an answer that is not `ok`.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value> {
+        let response = self
+            .http
+            .post(format!("{}/{path}", self.base))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await?;
+        Self::result(path, response).await
+    }
+
+    async fn result(path: &str, response: reqwest::Response) -> Result<serde_json::Value> {
+        let status = response.status();
+        let body: serde_json::Value = serde_json::from_str(&response.text().await?)
+            .with_context(|| format!("admin {path} answered {status} with no JSON"))?;
+        ensure!(
+            status.is_success() && body.get("ok") != Some(&serde_json::Value::Bool(false)),
+            "admin {path} answered {status}: {body}"
+        );
+        Ok(body.get("result").cloned().unwrap_or(body))
+    }
+
+    /// The tenant id of the simulator's first practice (the demo has one).
+    ///
+    /// # Errors
+    /// As [`SimAdmin::get`], or when it serves no practice.
+    pub async fn first_tenant(&self) -> Result<String> {
+        let state = self.get("state").await?;
+        state["practices"][0]["tenant_id"]
+            .as_str()
+            .map(str::to_owned)
+            .context("the simulator serves a practice")
     }
 }

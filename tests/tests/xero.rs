@@ -3,13 +3,16 @@
 //! simulator's consent page, see the Connected badge and the practice's name, test the
 //! Organisation API, open Import Groups, link one XPM group as a new group and one to an existing
 //! group, pull the first (resolving a needs-input item and seeing its diagram), preview and push
-//! the second, edit one of its entities and push the update, unlink it from its XPM tab, disconnect
-//! (links kept) and reconnect.
+//! the second, edit one of its entities and add a relationship and push both (then see them in the
+//! simulator through its admin API), unlink it from its XPM tab, disconnect (links kept) and
+//! reconnect. Throughout, every IPC message the page receives is recorded; at the end neither
+//! they, nor the data folder (database, log file, vault) hold a Xero token in plain text, and
+//! the TOTP secret appears only in the one enrolment response that shows it.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{ensure, Context, Result};
-use structuregram_e2e::AppSession;
+use structuregram_e2e::{AppSession, SimAdmin};
 use totp_rs::{Algorithm, Builder, Secret};
 
 const USERNAME: &str = "sam";
@@ -17,6 +20,9 @@ const PASSWORD: &str = "correct horse battery";
 /// The demo simulator's user (its consent page lists it).
 const XERO_EMAIL: &str = "demo@practice.example";
 const XERO_PASSWORD: &str = "demo";
+/// The start of every token the simulator issues: a JWT whose header is
+/// `{"typ":"JWT","alg":"HS256"}`, base64url-encoded (RFC 7519 §3.1).
+const JWT_HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.";
 
 fn code_at(manual_key: &str, unix_secs: u64) -> Result<String> {
     let secret = Secret::try_from_base32(manual_key.trim())
@@ -51,7 +57,81 @@ async fn connect_test_import_link_unlink_disconnect_reconnect_in_the_window() ->
         let _ = app.screenshot("xero-failure").await;
     }
     app.close().await;
-    outcome
+    let secret = outcome?;
+    no_secret_at_rest(data.path(), &secret)
+}
+
+/// Every file under the data folder — the database and its WAL, the log file, the TFN key, the
+/// vault snapshot (encrypted) — is free of Xero tokens and of the TOTP secret in plain text.
+fn no_secret_at_rest(dir: &std::path::Path, totp_secret: &str) -> Result<()> {
+    let log = walkdir(dir)?
+        .into_iter()
+        .find(|p| p.ends_with("logs/structuregram.log"))
+        .context("the window writes its log file into the data folder")?;
+    let log_text = std::fs::read_to_string(&log)?;
+    ensure!(
+        log_text.contains("opening window"),
+        "the log file holds the window's log: {log_text}"
+    );
+    let mut files = 0;
+    for path in walkdir(dir)? {
+        let bytes = std::fs::read(&path)?;
+        for (what, needle) in [
+            ("a Xero token", JWT_HEADER),
+            ("the TOTP secret", totp_secret),
+        ] {
+            ensure!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds {what} in plain text",
+                path.display()
+            );
+        }
+        files += 1;
+    }
+    ensure!(
+        files >= 3,
+        "searched the database, log and vault: {files} files"
+    );
+    Ok(())
+}
+
+fn walkdir(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut stack = vec![dir.to_owned()];
+    let mut files = Vec::new();
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The IPC messages the page received hold no Xero token, and the TOTP secret only in the one
+/// response that shows it for enrolment (with its `otpauth://` link).
+fn no_secret_over_ipc(app: &AppSession, totp_secret: &str) -> Result<()> {
+    let log = app.ipc_log();
+    ensure!(
+        log.len() > 100,
+        "the run recorded the page's IPC messages: {}",
+        log.len()
+    );
+    for message in &log {
+        ensure!(
+            !message.contains(JWT_HEADER),
+            "an IPC message holds a Xero token: {message}"
+        );
+    }
+    let showing: Vec<&String> = log.iter().filter(|m| m.contains(totp_secret)).collect();
+    ensure!(
+        showing.len() == 1 && showing[0].contains("otpauth://"),
+        "the TOTP secret reaches the page once, in the enrolment response: {showing:?}"
+    );
+    Ok(())
 }
 
 // Badges are upper-cased by CSS, and `innerText` reports them so: compare in lower case.
@@ -119,7 +199,8 @@ async fn back_to_app(app: &AppSession, app_url: &str) -> Result<()> {
     Ok(())
 }
 
-async fn connect(app: &AppSession, app_url: &str, code: Option<String>) -> Result<()> {
+/// Connects through the simulator's consent page; returns that page's URL.
+async fn connect(app: &AppSession, app_url: &str, code: Option<String>) -> Result<String> {
     app.click_css("[data-testid=nav-integrations]").await?;
     app.click_css("[data-testid=connect-xpm]").await?;
     if let Some(code) = code {
@@ -134,10 +215,13 @@ async fn connect(app: &AppSession, app_url: &str, code: Option<String>) -> Resul
     tokio::time::sleep(Duration::from_millis(400)).await;
     app.screenshot("xero-02-waiting-for-xero").await?;
     // The system browser is not driveable here: open Xero's page in the app's own webview,
-    // which is the same consent page a browser would show.
+    // which is the same consent page a browser would show. Leaving the app's page ends its IPC
+    // recording: keep what it has, and record again once back.
+    app.drain_ipc().await?;
     app.client.goto(&url).await?;
     consent(app).await?;
     back_to_app(app, app_url).await?;
+    record_ipc(app).await?;
     app.click_css("[data-testid=nav-integrations]").await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !app
@@ -152,10 +236,27 @@ async fn connect(app: &AppSession, app_url: &str, code: Option<String>) -> Resul
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Ok(())
+    Ok(url)
 }
 
-async fn walk(app: &AppSession) -> Result<()> {
+/// Starts recording the page's IPC once the app's page has loaded its Tauri IPC.
+async fn record_ipc(app: &AppSession) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match app.record_ipc().await {
+            Ok(()) => return Ok(()),
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                eprintln!("waiting for the page's IPC: {e}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Walks the guide; returns the TOTP secret the window showed.
+async fn walk(app: &AppSession) -> Result<String> {
+    record_ipc(app).await?;
     app.sign_up(USERNAME, PASSWORD).await?;
     let app_url = app.client.current_url().await?.to_string();
 
@@ -183,11 +284,13 @@ async fn walk(app: &AppSession) -> Result<()> {
         "a new organisation is not connected: {status:?}"
     );
     app.screenshot("xero-01-integrations").await?;
-    connect(app, &app_url, Some(code_at(&key, now_secs() + 30)?)).await?;
-    let tenant = app.text_of("[data-testid=xpm-tenant]", 30).await?;
+    let consent_url = connect(app, &app_url, Some(code_at(&key, now_secs() + 30)?)).await?;
+    let sim = SimAdmin::for_url(&consent_url)?;
+    let tenant = sim.first_tenant().await?;
+    let practice = app.text_of("[data-testid=xpm-tenant]", 30).await?;
     ensure!(
-        tenant.contains("Connected to "),
-        "the card names the practice: {tenant}"
+        practice.contains("Connected to "),
+        "the card names the practice: {practice}"
     );
     let summary = app.text_of("[data-testid=xpm-summary]", 30).await?;
     ensure!(
@@ -411,6 +514,89 @@ async fn walk(app: &AppSession) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
+    // Add a relationship here: Claire is an appointor of the testamentary trust. Preview (one
+    // relationship to create), push, and the re-preview is empty.
+    app.click_css("[data-testid=tab-relationships]").await?;
+    app.click_css("[data-testid=create-relationship]").await?;
+    choose(app, "[data-testid=rel-from]", "Claire Harrington").await?;
+    choose(app, "[data-testid=rel-kind]", "Appointor").await?;
+    choose(
+        app,
+        "[data-testid=rel-to]",
+        "George Harrington Testamentary Trust",
+    )
+    .await?;
+    app.click_css("[data-testid=relationship-submit]").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !app
+        .texts("[data-testid=relationship-submit]")
+        .await?
+        .is_empty()
+    {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the relationship is saved"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    app.click_css("[data-testid=tab-xpm]").await?;
+    app.click_css("[data-testid=push-preview]").await?;
+    let plan = app.text_of("[data-testid=push-plan-summary]", 60).await?;
+    ensure!(
+        plan.starts_with("1 to create, 0 to update"),
+        "the new relationship is the one thing to create: {plan}"
+    );
+    app.screenshot("xero-11c-relationship-preview").await?;
+    app.click_css("[data-testid=push-run]").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let report = app
+            .texts("[data-testid=push-report-summary]")
+            .await?
+            .concat();
+        if report.contains("1 relationship created") && report.contains("0 failed") {
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the push creates the one relationship: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    app.screenshot("xero-11d-relationship-pushed").await?;
+
+    // XPM really changed: the simulator holds the new email and the new relationship, once.
+    let relationships = sim.get(&format!("data/{tenant}/relationships")).await?;
+    let appointers: Vec<_> = relationships
+        .as_array()
+        .context("a list of relationships")?
+        .iter()
+        .filter(|r| {
+            r["type"] == "Appointer"
+                && [&r["clientName"], &r["relatedName"]]
+                    .iter()
+                    .any(|n| *n == "Claire Harrington")
+                && [&r["clientName"], &r["relatedName"]]
+                    .iter()
+                    .any(|n| *n == "George Harrington Testamentary Trust")
+        })
+        .collect();
+    ensure!(
+        appointers.len() == 1,
+        "XPM has Claire as the trust's appointer, once: {appointers:?}"
+    );
+    let clients = sim.get(&format!("data/{tenant}/clients")).await?;
+    let emailed: Vec<_> = clients
+        .as_array()
+        .context("a list of clients")?
+        .iter()
+        .filter(|c| c["fields"]["Email"] == "office@harrington.example")
+        .collect();
+    ensure!(
+        emailed.len() == 1,
+        "the edited client has its new email in XPM: {emailed:?}"
+    );
+
     // Its XPM tab, then Unlink: the group and its entities stay.
     app.click_css("[data-testid=nav-import-groups]").await?;
     let harrington = app
@@ -467,5 +653,7 @@ async fn walk(app: &AppSession) -> Result<()> {
         "reconnecting resumes with the link: {summary}"
     );
     app.screenshot("xero-14-reconnected").await?;
-    Ok(())
+    app.drain_ipc().await?;
+    no_secret_over_ipc(app, key.trim())?;
+    Ok(key.trim().to_owned())
 }

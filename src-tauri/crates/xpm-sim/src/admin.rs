@@ -497,6 +497,53 @@ impl AdminHandle {
         })
     }
 
+    /// Every live client of a practice (archived ones included), sorted by name, with its simple
+    /// elements as stored (`TaxNumber` unmasked): what an XPM user would see on each record.
+    pub fn clients(&self, tenant: &str) -> Result<Vec<ClientView>, AdminError> {
+        self.with_practice(tenant, |p, _| {
+            let mut v: Vec<_> = p
+                .clients
+                .values()
+                .filter(|c| !c.deleted)
+                .map(|c| ClientView {
+                    uuid: c.uuid.clone(),
+                    name: c.name().to_owned(),
+                    archived: c.archived,
+                    fields: c.fields.clone(),
+                })
+                .collect();
+            v.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.uuid.cmp(&b.uuid)));
+            Ok(v)
+        })
+    }
+
+    /// Every relationship of a practice, in the order they were added, with both clients' names.
+    pub fn relationships(&self, tenant: &str) -> Result<Vec<RelationshipView>, AdminError> {
+        self.with_practice(tenant, |p, _| {
+            let name = |uuid: &str| {
+                p.clients
+                    .get(uuid)
+                    .map(|c| c.name().to_owned())
+                    .unwrap_or_default()
+            };
+            Ok(p.relationships
+                .iter()
+                .map(|r| RelationshipView {
+                    uuid: r.uuid.clone(),
+                    client: r.client.clone(),
+                    client_name: name(&r.client),
+                    related: r.related.clone(),
+                    related_name: name(&r.related),
+                    rtype: r.rtype.clone(),
+                    shares: r.shares,
+                    percentage: r.percentage.clone(),
+                    start: r.start,
+                    end: r.end,
+                })
+                .collect())
+        })
+    }
+
     /// UUID of the first live client with this exact name.
     pub fn find_client(&self, tenant: &str, name: &str) -> Result<Option<String>, AdminError> {
         self.with_practice(tenant, |p, _| {
@@ -510,6 +557,48 @@ impl AdminHandle {
             Ok(v.into_iter().next())
         })
     }
+}
+
+/// One client as the admin API reads it (`GET /__admin/data/{tenant}/clients`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientView {
+    /// The client's UUID.
+    pub uuid: String,
+    /// Its `Name`.
+    pub name: String,
+    /// `IsArchived`.
+    pub archived: bool,
+    /// Simple elements by response name (`Email`, `BusinessNumber`, `TaxNumber` unmasked…).
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// One relationship as the admin API reads it (`GET /__admin/data/{tenant}/relationships`):
+/// `client_name` is the `rtype` of `related_name` (e.g. a Director of the company).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelationshipView {
+    /// The UUID shown on `client`'s record.
+    pub uuid: String,
+    /// `ClientUUID` of the add call.
+    pub client: String,
+    /// That client's name.
+    pub client_name: String,
+    /// `RelatedClientUUID`.
+    pub related: String,
+    /// That client's name.
+    pub related_name: String,
+    /// The plain type label, e.g. `Director`, `Appointer`.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// `NumberOfShares`.
+    pub shares: i64,
+    /// `Percentage` as decimal text.
+    pub percentage: String,
+    /// `StartDate`.
+    pub start: Option<NaiveDate>,
+    /// `EndDate`.
+    pub end: Option<NaiveDate>,
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -791,6 +880,18 @@ pub fn router() -> Router<Shared> {
             }),
         )
         .route("/__admin/data/{tenant}/{op}", post(data_op))
+        .route(
+            "/__admin/data/{tenant}/clients",
+            get(|State(s): State<Shared>, Path(t): Path<String>| async move {
+                res(h(&s).clients(&t))
+            }),
+        )
+        .route(
+            "/__admin/data/{tenant}/relationships",
+            get(|State(s): State<Shared>, Path(t): Path<String>| async move {
+                res(h(&s).relationships(&t))
+            }),
+        )
         .route(
             "/__admin/data/{tenant}/groups",
             get(|State(s): State<Shared>, Path(t): Path<String>| async move {

@@ -288,6 +288,41 @@ async fn admin_data_changes_for_reconciliation() {
         s.admin.set_archived(SMALL_TENANT, "nope", true),
         Err(xpm_sim::AdminError::UnknownClient("nope".into()))
     );
+
+    // The same changes read back over the admin HTTP API, as a test outside the process sees them.
+    let a = &s.urls.admin_base;
+    let read = |path: String| {
+        let c = c.clone();
+        async move {
+            let v: serde_json::Value =
+                serde_json::from_str(&c.get(path).send().await.unwrap().text().await.unwrap())
+                    .unwrap();
+            assert_eq!(v["ok"], true, "{v}");
+            v["result"].as_array().unwrap().clone()
+        }
+    };
+    let clients = read(format!("{a}/data/{SMALL_TENANT}/clients")).await;
+    assert_eq!(
+        clients.len(),
+        9,
+        "the fixture's nine clients, archived included"
+    );
+    let rowan_view = clients.iter().find(|c| c["uuid"] == rowan).unwrap();
+    assert_eq!(rowan_view["name"], "Rowan Fernhill");
+    assert_eq!(rowan_view["archived"], true);
+    assert_eq!(rowan_view["fields"]["BusinessNumber"], "51 824 753 556");
+    let rels = read(format!("{a}/data/{SMALL_TENANT}/relationships")).await;
+    let added: Vec<_> = rels.iter().filter(|r| r["uuid"] == rel.as_str()).collect();
+    assert_eq!(added.len(), 1, "the added relationship is listed once");
+    assert_eq!(added[0]["clientName"], "Anna Kowalski");
+    assert_eq!(added[0]["relatedName"], "Rowan Fernhill");
+    assert_eq!(added[0]["type"], "Spouse");
+    assert_eq!(added[0]["end"], "2025-06-30");
+    assert_eq!(
+        rels.len(),
+        12,
+        "the fixture's eleven relationships and the added one"
+    );
 }
 
 #[tokio::test]
