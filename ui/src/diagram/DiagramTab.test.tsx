@@ -8,9 +8,11 @@ import { DiagramTab, type AsAtState } from "./DiagramTab";
 // elk's layered layout runs fine in a browser but is slow and pointless in jsdom (there are no
 // real sizes). This mock places the nodes on a simple grid and returns no edge routes, so edges
 // fall back to React Flow's own paths; the component under test is otherwise unchanged.
+const elk = vi.hoisted(() => ({ layouts: 0 }));
 vi.mock("elkjs/lib/elk.bundled.js", () => ({
   default: class {
     layout(graph: { children?: { id: string; width?: number; height?: number }[] }) {
+      elk.layouts++;
       return Promise.resolve({
         ...graph,
         children: (graph.children ?? []).map((c, i) => ({
@@ -43,7 +45,33 @@ const edgeLabels = () => screen.queryAllByTestId("edge-label").map((e) => e.text
 const diagramCalls = (b: MockBackend) =>
   b.calls.filter((c) => c.method === "getDiagram").map((c) => c.args[1]);
 
+/** The diagram tab that can be closed and reopened, as the group page's tabs do. */
+function Reopenable({ groupId }: { groupId: number }) {
+  const [open, setOpen] = useState(true);
+  return (
+    <>
+      <button onClick={() => setOpen((o) => !o)}>toggle</button>
+      {open && <Harness groupId={groupId} />}
+    </>
+  );
+}
+
 describe("DiagramTab", () => {
+  it("reopening the tab reuses the layout of unchanged data instead of laying out again", async () => {
+    const backend = new MockBackend();
+    const groupId = await smithGroupId(backend);
+    renderWithBackend(<Reopenable groupId={groupId} />, backend);
+    await ready();
+    const before = elk.layouts;
+    fireEvent.click(screen.getByText("toggle"));
+    expect(screen.queryByTestId("diagram")).toBeNull();
+    fireEvent.click(screen.getByText("toggle"));
+    await ready();
+    await waitFor(() => expect(diagramCalls(backend).length).toBeGreaterThanOrEqual(1));
+    expect(elk.layouts).toBe(before);
+    expect(screen.getAllByTestId("diagram-node").length).toBeGreaterThan(0);
+  });
+
   it("renders node labels and edge labels once laid out", async () => {
     const backend = new MockBackend();
     const groupId = await smithGroupId(backend);

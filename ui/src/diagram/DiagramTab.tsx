@@ -57,14 +57,32 @@ const minimapColor = (n: Node) => MINIMAP_COLORS[(n as EntityFlowNode).data.kind
 /** The as-at text the user typed and the last valid date applied to the diagram. */
 export type AsAtState = { text: string; applied: string | null };
 
-/** Runs elk once per diagram object (TanStack keeps the same object while data is unchanged). */
+/**
+ * Layouts by diagram object. TanStack Query keeps the same object while the data is unchanged
+ * (structural sharing), so reopening the tab, or going back to a group, reuses the layout instead
+ * of running elk again (seconds for a few hundred entities). A failed layout is forgotten so the
+ * next visit tries again.
+ */
+const layouts = new WeakMap<Diagram, Promise<Layout>>();
+
+function layoutOnce(diagram: Diagram): Promise<Layout> {
+  let layout = layouts.get(diagram);
+  if (!layout) {
+    layout = layoutDiagram(diagram);
+    layouts.set(diagram, layout);
+    layout.catch(() => layouts.delete(diagram));
+  }
+  return layout;
+}
+
+/** Runs elk once per diagram object ({@link layoutOnce}). */
 function useLayout(diagram: Diagram | undefined) {
   const [state, setState] = useState<{ source: Diagram; layout: Layout } | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     if (!diagram) return;
     let cancelled = false;
-    layoutDiagram(diagram).then(
+    layoutOnce(diagram).then(
       (layout) => {
         if (!cancelled) {
           setState({ source: diagram, layout });
