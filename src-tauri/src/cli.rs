@@ -366,7 +366,17 @@ async fn run_mfa(state: &AppState, command: &MfaCommand) -> anyhow::Result<()> {
                 use base64::Engine;
                 let png =
                     base64::engine::general_purpose::STANDARD.decode(e.qr_png_base64.expose())?;
-                std::fs::write(path, png)?;
+                // The QR code is the TOTP secret: readable by its owner only.
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create(true).truncate(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                std::io::Write::write_all(&mut options.open(path)?, &png)?;
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    path,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )?;
                 eprintln!("QR code written to {}.", path.display());
             }
             eprintln!("Then run `structuregram mfa confirm --username {username} --code CODE` with the app's code.");

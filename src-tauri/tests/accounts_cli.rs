@@ -121,6 +121,12 @@ fn a_user_enrols_in_two_factor_and_gets_recovery_codes_once() {
         "enrol prints the otpauth URI: {enrol}"
     );
     assert!(std::fs::read(&qr).unwrap().starts_with(b"\x89PNG"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&qr).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the QR code is the secret: its owner's only");
+    }
 
     let secret = structuregram_core::mfa::manual_key_bytes(
         &structuregram_core::secrets::Secret::new(key.clone()),

@@ -22,17 +22,32 @@ pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 pub struct OrgId(pub i32);
 
 /// Opens (creating if needed) the SQLite database in `data_dir` and brings its schema up to date.
+/// A data folder this creates is private to the user (`0700` on Unix): it holds client data, the
+/// TFN key and the vaults, and SQLite creates its files readable by others (`0644`) under the
+/// usual umask. A folder that already exists keeps its permissions (the user chose them).
 ///
 /// # Errors
 /// [`crate::Error::Io`] if the folder cannot be created, [`crate::Error::Db`] if the file cannot be
 /// opened or a migration fails.
 pub async fn open(data_dir: &Path) -> Result<DatabaseConnection> {
-    std::fs::create_dir_all(data_dir)?;
+    create_private_dir(data_dir)?;
     let url = format!(
         "sqlite://{}?mode=rwc",
         data_dir.join(DATABASE_FILE).display()
     );
     connect(&url).await
+}
+
+/// Creates `dir` (and its parents) if missing; the folder itself readable by its owner only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// Opens a private in-memory database with the real migrations applied (tests, dry runs).
@@ -92,4 +107,32 @@ pub async fn ensure_organisation(
     .insert(db)
     .await?;
     Ok(OrgId(org.id))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn a_new_data_folder_is_private_and_an_existing_one_keeps_its_permissions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let new = tmp.path().join("new").join("data");
+        super::open(&new).await.unwrap();
+        assert_eq!(mode(&new), 0o700, "only its owner can list or read it");
+        assert!(new.join(super::DATABASE_FILE).exists());
+
+        let chosen = tmp.path().join("shared");
+        std::fs::create_dir(&chosen).unwrap();
+        std::fs::set_permissions(&chosen, std::fs::Permissions::from_mode(0o750)).unwrap();
+        super::open(&chosen).await.unwrap();
+        assert_eq!(
+            mode(&chosen),
+            0o750,
+            "a folder the user made keeps its permissions"
+        );
+    }
 }
