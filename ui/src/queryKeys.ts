@@ -34,6 +34,8 @@ export const queryKeys = {
   syncRuns: (groupId: number) => ["xpm", "runs", groupId] as const,
   /** The organisation's saved business-structure rules. */
   structureRules: ["xpm", "rules"] as const,
+  /** A group's reconciliation plan: the last preview with the saved decisions. */
+  reconcile: (groupId: number) => ["xpm", "reconcile", groupId] as const,
 };
 
 /**
@@ -53,6 +55,8 @@ export const queryKeys = {
  * - A review decision → ['xpm', 'review', groupId], ['xpm', 'rules'] ("remember as a rule"), and
  *   ['relationships'], ['diagram'] (a share class is set at once).
  * - A structure rule deleted → ['xpm', 'rules'].
+ * - A reconciliation preview, decision or helper → ['xpm', 'reconcile', groupId] is set from the
+ *   reply; an apply → as a pull (it changes entities, memberships and relationships).
  * Prefix keys are used deliberately: a change can show up in any group's lists.
  */
 export const invalidate = {
