@@ -989,7 +989,7 @@ async fn load_decisions(
     db: &DatabaseConnection,
     org: OrgId,
     group_id: i32,
-) -> Result<HashMap<String, Decision>> {
+) -> Result<HashMap<String, ReconcileDecision>> {
     Ok(reconcile_decision::Entity::find()
         .filter(reconcile_decision::Column::OrganisationId.eq(org.0))
         .filter(reconcile_decision::Column::GroupId.eq(group_id))
@@ -1004,7 +1004,7 @@ async fn load_decisions(
         .collect())
 }
 
-fn attach(items: &mut [ReconcileItem], decisions: &HashMap<String, Decision>) {
+fn attach(items: &mut [ReconcileItem], decisions: &HashMap<String, ReconcileDecision>) {
     for it in items.iter_mut() {
         it.decision = decisions.get(&it.id).cloned();
     }
@@ -1120,7 +1120,7 @@ async fn plan_or_refuse(
     })
 }
 
-fn check(item: &ReconcileItem, d: &Decision) -> Result<()> {
+fn check(item: &ReconcileItem, d: &ReconcileDecision) -> Result<()> {
     if let Some(a) = d.action {
         if !item.actions.contains(&a) {
             return Err(Error::Validation(format!(
@@ -1161,7 +1161,7 @@ async fn store(
     db: &DatabaseConnection,
     org: OrgId,
     group_id: i32,
-    decisions: &[(String, Option<Decision>)],
+    decisions: &[(String, Option<ReconcileDecision>)],
     now: DateTime<Utc>,
 ) -> Result<()> {
     let txn = db.begin().await?;
@@ -1201,7 +1201,7 @@ pub async fn decide(
     org: OrgId,
     group_id: i32,
     item_id: &str,
-    decision: Option<Decision>,
+    decision: Option<ReconcileDecision>,
     now: DateTime<Utc>,
 ) -> Result<ReconcilePreview> {
     let plan = plan_or_refuse(db, org, group_id).await?;
@@ -1218,7 +1218,7 @@ pub async fn decide(
 }
 
 /// The decision a helper gives an item, or `None` to leave it as it is.
-fn helped(item: &ReconcileItem, helper: Helper) -> Option<Decision> {
+fn helped(item: &ReconcileItem, helper: Helper) -> Option<ReconcileDecision> {
     let two_sided = matches!(
         item.diff_type,
         DiffType::EntityFieldMismatch | DiffType::RelAttrMismatch
@@ -1242,19 +1242,19 @@ fn helped(item: &ReconcileItem, helper: Helper) -> Option<Decision> {
                     (f.field.clone(), c)
                 })
                 .collect();
-            Some(Decision {
+            Some(ReconcileDecision {
                 action: Some(if side == FieldChoice::UseXpm {
                     Action::UseXpmValues
                 } else {
                     Action::UseSgValues
                 }),
                 fields,
-                ..Decision::default()
+                ..ReconcileDecision::default()
             })
         }
-        None if item.decision.is_none() => item.recommended.map(|a| Decision {
+        None if item.decision.is_none() => item.recommended.map(|a| ReconcileDecision {
             action: Some(a),
-            ..Decision::default()
+            ..ReconcileDecision::default()
         }),
         None => None,
     }
@@ -1276,7 +1276,7 @@ pub async fn helper(
     now: DateTime<Utc>,
 ) -> Result<ReconcilePreview> {
     let plan = plan_or_refuse(db, org, group_id).await?;
-    let decisions: Vec<(String, Option<Decision>)> = plan
+    let decisions: Vec<(String, Option<ReconcileDecision>)> = plan
         .items
         .iter()
         .filter_map(|i| helped(i, helper).map(|d| (i.id.clone(), Some(d))))
@@ -2036,7 +2036,7 @@ pub async fn apply(
     }
     let report = a.pusher.finish().await?;
     // Applied differences are gone: their decisions would only confuse a later one.
-    let applied: Vec<(String, Option<Decision>)> = results
+    let applied: Vec<(String, Option<ReconcileDecision>)> = results
         .iter()
         .filter(|r| r.outcome == ApplyOutcome::Applied)
         .map(|r| (r.item_id.clone(), None))
@@ -2087,9 +2087,9 @@ mod tests {
         settle(&mut items);
         assert_eq!(items[0].status, ItemStatus::NeedsInput);
         assert!(items[0].needs.as_deref().unwrap().contains("Phone"));
-        items[0].decision = Some(Decision {
+        items[0].decision = Some(ReconcileDecision {
             fields: [("Phone".to_owned(), FieldChoice::UseSg)].into(),
-            ..Decision::default()
+            ..ReconcileDecision::default()
         });
         settle(&mut items);
         assert_eq!(items[0].status, ItemStatus::Ready);
@@ -2110,9 +2110,9 @@ mod tests {
             assert!(!it.recommended.unwrap().guarded(), "{t:?}");
         }
         let mut it = new_item("rel-sg:1".into(), DiffType::RelOnlyInSg, "R".into());
-        it.decision = Some(Decision {
+        it.decision = Some(ReconcileDecision {
             action: Some(Action::DeleteInSg),
-            ..Decision::default()
+            ..ReconcileDecision::default()
         });
         let mut items = vec![it];
         settle(&mut items);
@@ -2135,9 +2135,9 @@ mod tests {
         let mut items = vec![ent, rel];
         settle(&mut items);
         assert_eq!(items[1].status, ItemStatus::Ready);
-        items[0].decision = Some(Decision {
+        items[0].decision = Some(ReconcileDecision {
             action: Some(Action::Ignore),
-            ..Decision::default()
+            ..ReconcileDecision::default()
         });
         settle(&mut items);
         assert_eq!(items[1].status, ItemStatus::Waiting);

@@ -83,18 +83,18 @@ pub enum Action {
     CreateInXpm,
     /// Import the XPM client (or relationship) into StructureGram.
     ImportToSg,
-    /// Link the XPM client to an existing entity ([`Decision::entity_id`]).
+    /// Link the XPM client to an existing entity ([`ReconcileDecision::entity_id`]).
     LinkToSg,
     /// Add the client to the XPM group.
     AddToXpmGroup,
     /// Add the entity to the StructureGram group.
     AddToSgGroup,
     /// Make XPM hold StructureGram's values (every differing field, or as
-    /// [`Decision::fields`] says field by field).
+    /// [`ReconcileDecision::fields`] says field by field).
     UseSgValues,
     /// Make StructureGram hold XPM's values (likewise).
     UseXpmValues,
-    /// Import the client as the type in [`Decision::kind`] / [`Decision::trust_type`].
+    /// Import the client as the type in [`ReconcileDecision::kind`] / [`ReconcileDecision::trust_type`].
     ChooseType,
     /// Forget the mapping to the gone client.
     ClearMapping,
@@ -114,7 +114,7 @@ pub enum Action {
 }
 
 impl Action {
-    /// Destructive: never a default, and needs [`Decision::confirmed`], else it stays
+    /// Destructive: never a default, and needs [`ReconcileDecision::confirmed`], else it stays
     /// "Ignore this round" (product-spec §8.12, safety rules).
     pub fn guarded(self) -> bool {
         matches!(
@@ -145,7 +145,7 @@ pub enum FieldChoice {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
-pub struct Decision {
+pub struct ReconcileDecision {
     /// The action (one of the item's `actions`).
     pub action: Option<Action>,
     /// The explicit confirmation a guarded action needs.
@@ -240,7 +240,7 @@ pub struct ReconcileItem {
     /// Possible duplicates: the matching entities.
     pub candidates: Vec<DuplicateCandidate>,
     /// The saved decision.
-    pub decision: Option<Decision>,
+    pub decision: Option<ReconcileDecision>,
     /// The action apply will carry out: the decision's, else the recommendation; a guarded one
     /// not confirmed is `ignore` ("Ignore this round").
     pub effective: Option<Action>,
