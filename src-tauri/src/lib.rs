@@ -14,6 +14,7 @@ pub mod commands;
 pub mod ipc;
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
 pub mod push;
+pub mod reconcile;
 pub mod state;
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
 pub mod sync;
@@ -238,6 +239,11 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
             push::xpm_push,
             push::xpm_push_cancel,
             push::xpm_push_entity,
+            reconcile::xpm_reconcile_preview,
+            reconcile::xpm_reconcile_current,
+            reconcile::xpm_reconcile_decide,
+            reconcile::xpm_reconcile_helper,
+            reconcile::xpm_reconcile_apply,
             sync::xpm_pull,
             sync::xpm_pull_cancel,
             sync::review_list,

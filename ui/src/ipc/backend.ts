@@ -3,6 +3,11 @@ import type { PushOptions } from "./bindings/PushOptions";
 import type { PushPlan } from "./bindings/PushPlan";
 import type { PushProgress } from "./bindings/PushProgress";
 import type { PushReport } from "./bindings/PushReport";
+import type { ApplyProgress } from "./bindings/ApplyProgress";
+import type { ApplyReport } from "./bindings/ApplyReport";
+import type { Helper } from "./bindings/Helper";
+import type { ReconcileDecision } from "./bindings/ReconcileDecision";
+import type { ReconcilePreview } from "./bindings/ReconcilePreview";
 import type { Attempt } from "./bindings/Attempt";
 import type { Catalog } from "./bindings/Catalog";
 import type { CatalogFilter } from "./bindings/CatalogFilter";
@@ -121,6 +126,25 @@ export interface Backend {
   ): Promise<PushReport>;
   /** Asks the group's running push to stop before its next call (pushing again resumes). */
   xpmPushCancel(groupId: number): Promise<null>;
+
+  // Reconciliation (issue 10). Preview and apply are integration actions (two-factor gate) that
+  // call XPM; deciding and the helpers only change the saved plan and return it updated.
+  /** Reads live XPM and lists every difference with the saved decisions. */
+  xpmReconcilePreview(groupId: number): Promise<ReconcilePreview>;
+  /** The last preview with the saved decisions (no XPM call), or null before the first. */
+  xpmReconcileCurrent(groupId: number): Promise<ReconcilePreview | null>;
+  /** Saves (or with null clears) one item's decision. */
+  xpmReconcileDecide(
+    groupId: number,
+    itemId: string,
+    decision: ReconcileDecision | null,
+  ): Promise<ReconcilePreview>;
+  xpmReconcileHelper(groupId: number, helper: Helper): Promise<ReconcilePreview>;
+  /** Applies the decided plan; `onProgress` after every item; per-item outcomes in the report. */
+  xpmReconcileApply(
+    groupId: number,
+    onProgress: (progress: ApplyProgress) => void,
+  ): Promise<ApplyReport>;
 
   // Pull (issue 8). `xpmPull` is an integration action (two-factor gate); it calls `onProgress`
   // after every XPM call and rejects with a `validation` error when cancelled (nothing saved).

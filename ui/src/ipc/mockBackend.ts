@@ -1,4 +1,9 @@
 import type { Backend } from "./backend";
+import type { ApplyProgress } from "./bindings/ApplyProgress";
+import type { ApplyReport } from "./bindings/ApplyReport";
+import type { Helper } from "./bindings/Helper";
+import type { ReconcileDecision } from "./bindings/ReconcileDecision";
+import type { ReconcilePreview } from "./bindings/ReconcilePreview";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { PushOptions } from "./bindings/PushOptions";
 import type { PushPlan } from "./bindings/PushPlan";
@@ -141,6 +146,9 @@ function clean(value: string | null | undefined): string | null {
   const t = value.trim();
   return t === "" ? null : t;
 }
+
+const RECONCILE_NOT_MOCKED =
+  "Reconciliation is not simulated by this preview build yet. Run the desktop app to reconcile.";
 
 function fail(message: string, code: IpcError["code"] = "validation"): never {
   throw new IpcError(code, message);
@@ -1551,6 +1559,38 @@ export class MockBackend implements Backend {
 
   xpmPushCancel(groupId: number): Promise<null> {
     return this.respond("xpmPushCancel", [groupId], () => null);
+  }
+
+  // Reconciliation (issue 10): the mock has no live XPM side to compare with yet; the UI
+  // author replaces these with a simulated plan. Until then every call says so plainly.
+  xpmReconcilePreview(groupId: number): Promise<ReconcilePreview> {
+    return this.respond("xpmReconcilePreview", [groupId], () => fail(RECONCILE_NOT_MOCKED));
+  }
+
+  xpmReconcileCurrent(groupId: number): Promise<ReconcilePreview | null> {
+    return this.respond("xpmReconcileCurrent", [groupId], () => null);
+  }
+
+  xpmReconcileDecide(
+    groupId: number,
+    itemId: string,
+    decision: ReconcileDecision | null,
+  ): Promise<ReconcilePreview> {
+    return this.respond("xpmReconcileDecide", [groupId, itemId, decision], () =>
+      fail(RECONCILE_NOT_MOCKED),
+    );
+  }
+
+  xpmReconcileHelper(groupId: number, helper: Helper): Promise<ReconcilePreview> {
+    return this.respond("xpmReconcileHelper", [groupId, helper], () => fail(RECONCILE_NOT_MOCKED));
+  }
+
+  xpmReconcileApply(
+    groupId: number,
+    onProgress: (progress: ApplyProgress) => void,
+  ): Promise<ApplyReport> {
+    void onProgress;
+    return this.respond("xpmReconcileApply", [groupId], () => fail(RECONCILE_NOT_MOCKED));
   }
 
   xpmPullCancel(groupId: number): Promise<boolean> {

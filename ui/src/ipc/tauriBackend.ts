@@ -2,6 +2,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend } from "./backend";
 import type { PushProgress } from "./bindings/PushProgress";
 import type { PullProgress } from "./bindings/PullProgress";
+import type { ApplyProgress } from "./bindings/ApplyProgress";
 import { IpcError } from "./IpcError";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -75,6 +76,16 @@ export function createTauriBackend(): Backend {
       return call("xpm_push", { groupId, options, onProgress: channel });
     },
     xpmPushCancel: (groupId) => call("xpm_push_cancel", { groupId }),
+    xpmReconcilePreview: (groupId) => call("xpm_reconcile_preview", { groupId }),
+    xpmReconcileCurrent: (groupId) => call("xpm_reconcile_current", { groupId }),
+    xpmReconcileDecide: (groupId, itemId, decision) =>
+      call("xpm_reconcile_decide", { groupId, itemId, decision }),
+    xpmReconcileHelper: (groupId, helper) => call("xpm_reconcile_helper", { groupId, helper }),
+    xpmReconcileApply: (groupId, onProgress) => {
+      const channel = new Channel<ApplyProgress>();
+      channel.onmessage = onProgress;
+      return call("xpm_reconcile_apply", { groupId, onProgress: channel });
+    },
     reviewList: (groupId) => call("review_list", { groupId }),
     reviewDecide: (itemId, decision) => call("review_decide", { itemId, decision }),
     structureRulesList: () => call("structure_rules_list"),

@@ -48,6 +48,7 @@ pub mod mfa;
 pub mod model;
 pub mod pull;
 pub mod push;
+pub mod reconcile;
 pub mod relationships;
 pub mod review;
 pub mod rules;

@@ -254,29 +254,29 @@ pub struct PullReport {
 }
 
 /// An XPM client as read, with where it came from.
-struct Incoming {
-    client: Client,
-    uuid: String,
-    member: bool,
+pub(crate) struct Incoming {
+    pub(crate) client: Client,
+    pub(crate) uuid: String,
+    pub(crate) member: bool,
 }
 
 /// One merged XPM relationship.
 #[derive(Clone, Debug)]
-struct Fact {
-    key: String,
-    base: RelationshipType,
-    from: String,
-    to: String,
-    labels: Vec<String>,
-    uuids: Vec<String>,
-    shares: Option<i64>,
-    percentage: Option<f64>,
-    start: Option<chrono::NaiveDate>,
-    end: Option<chrono::NaiveDate>,
+pub(crate) struct Fact {
+    pub(crate) key: String,
+    pub(crate) base: RelationshipType,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) labels: Vec<String>,
+    pub(crate) uuids: Vec<String>,
+    pub(crate) shares: Option<i64>,
+    pub(crate) percentage: Option<f64>,
+    pub(crate) start: Option<chrono::NaiveDate>,
+    pub(crate) end: Option<chrono::NaiveDate>,
     symmetric: bool,
 }
 
-fn uuid_text(u: &uuid::Uuid) -> String {
+pub(crate) fn uuid_text(u: &uuid::Uuid) -> String {
     u.hyphenated().to_string()
 }
 
@@ -758,7 +758,7 @@ pub(crate) fn identifier(
 
 /// The entity input for an XPM client: `base` is the existing entity's input (kept where XPM
 /// says nothing), or a fresh one of `kind`.
-fn entity_input(
+pub(crate) fn entity_input(
     c: &Client,
     kind: EntityKind,
     trust_type: Option<TrustType>,
@@ -833,7 +833,7 @@ fn entity_input(
     input
 }
 
-fn input_of(m: &entity::Model) -> EntityInput {
+pub(crate) fn input_of(m: &entity::Model) -> EntityInput {
     EntityInput {
         kind: m.kind,
         trust_type: m.trust_type,
@@ -857,7 +857,7 @@ fn input_of(m: &entity::Model) -> EntityInput {
 }
 
 /// What of an XPM client a pull takes, hashed to tell whether XPM changed it.
-fn client_hash(c: &Client) -> String {
+pub(crate) fn client_hash(c: &Client) -> String {
     let mut probe = entity_input(c, EntityKind::Individual, None, None);
     probe.kind = EntityKind::Individual;
     hash(&(
@@ -876,7 +876,7 @@ fn same(a: &Option<String>, b: &Option<String>) -> bool {
 }
 
 /// Duplicate candidates for an unmapped client among unmapped entities of its kind (§8.8).
-fn duplicates(input: &EntityInput, pool: &[entity::Model]) -> Vec<DuplicateCandidate> {
+pub(crate) fn duplicates(input: &EntityInput, pool: &[entity::Model]) -> Vec<DuplicateCandidate> {
     let mut out = Vec::new();
     for e in pool.iter().filter(|e| e.kind == input.kind) {
         let (confidence, reason) = if input.abn.is_some() && input.abn == e.abn {
@@ -910,7 +910,7 @@ fn duplicates(input: &EntityInput, pool: &[entity::Model]) -> Vec<DuplicateCandi
 // ---------------------------------------------------------------------------------------------
 // Relationships.
 
-fn merge_relationships(incoming: &[Incoming]) -> Vec<Fact> {
+pub(crate) fn merge_relationships(incoming: &[Incoming]) -> Vec<Fact> {
     let mut facts: BTreeMap<String, Fact> = BTreeMap::new();
     for inc in incoming.iter().filter(|i| i.member) {
         for r in inc.client.relationships.iter().flatten() {
@@ -971,8 +971,18 @@ fn merge_relationships(incoming: &[Incoming]) -> Vec<Fact> {
 
 /// The StructureGram type of an XPM relationship, given its target; `None` = unknown label.
 fn map_kind(base: &RelationshipType, to: &entity::Model) -> Option<RelationshipKind> {
+    map_kind_for(base, to.kind, to.trust_type)
+}
+
+/// [`map_kind`] from the target's kind and trust type (reconciliation maps XPM relationships
+/// whose target is not imported yet).
+pub(crate) fn map_kind_for(
+    base: &RelationshipType,
+    to_kind: EntityKind,
+    to_trust: Option<TrustType>,
+) -> Option<RelationshipKind> {
     use RelationshipKind as K;
-    let trust_of = |t: TrustType| to.kind == EntityKind::Trust && to.trust_type == Some(t);
+    let trust_of = |t: TrustType| to_kind == EntityKind::Trust && to_trust == Some(t);
     Some(match base {
         RelationshipType::Director => K::Director,
         RelationshipType::Secretary => K::Secretary,
@@ -983,9 +993,9 @@ fn map_kind(base: &RelationshipType, to: &entity::Model) -> Option<RelationshipK
         RelationshipType::Beneficiary => K::Beneficiary,
         RelationshipType::Settlor => K::Settlor,
         RelationshipType::Partner => K::Partner,
-        RelationshipType::Shareholder if to.kind == EntityKind::Trust => K::Unitholder,
+        RelationshipType::Shareholder if to_kind == EntityKind::Trust => K::Unitholder,
         RelationshipType::Shareholder => K::Shareholder,
-        RelationshipType::Member if to.kind == EntityKind::Smsf => K::SmsfMember,
+        RelationshipType::Member if to_kind == EntityKind::Smsf => K::SmsfMember,
         RelationshipType::Spouse | RelationshipType::Husband | RelationshipType::Wife => K::Spouse,
         RelationshipType::ParentOf | RelationshipType::ChildOf => K::Parent,
         RelationshipType::Associate => K::Associate,
@@ -1001,7 +1011,12 @@ fn map_kind(base: &RelationshipType, to: &entity::Model) -> Option<RelationshipK
     })
 }
 
-fn relationship_input(f: &Fact, kind: RelationshipKind, from: i32, to: i32) -> RelationshipInput {
+pub(crate) fn relationship_input(
+    f: &Fact,
+    kind: RelationshipKind,
+    from: i32,
+    to: i32,
+) -> RelationshipInput {
     use RelationshipKind as K;
     let holds_shares = matches!(kind, K::Shareholder | K::Unitholder | K::Owner);
     let holds_percent = matches!(kind, K::Partner | K::Shareholder | K::Unitholder | K::Owner);

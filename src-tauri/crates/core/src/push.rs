@@ -333,7 +333,7 @@ pub struct PushReport {
 /// A client's pushable values, normalised the way a pull reads them, so the two sides compare.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Values {
+pub(crate) struct Values {
     name: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -375,7 +375,7 @@ fn last3(masked: &str) -> Option<String> {
     (digits.len() >= 3).then(|| digits[digits.len() - 3..].iter().collect())
 }
 
-fn values_of(c: &Client) -> Values {
+pub(crate) fn values_of(c: &Client) -> Values {
     Values {
         name: Some(words(&c.name)).filter(|s| !s.is_empty()),
         first_name: text(&c.first_name),
@@ -422,14 +422,29 @@ pub(crate) fn values_json(c: &Client, previous: Option<&str>) -> String {
     serde_json::to_string(&v).expect("values serialise")
 }
 
+impl Values {
+    /// Whether XPM's last three TFN digits differ between two reads.
+    pub(crate) fn tfn_last3_differs(&self, other: &Values) -> bool {
+        self.tfn_last3 != other.tfn_last3
+    }
+}
+
+/// A client's values as XPM shows them now, carrying the TFN a push last sent while XPM still
+/// shows its last three digits (for [`tfn_differs`]).
+pub(crate) fn live_values(c: &Client, known: Option<&Values>) -> Values {
+    let mut v = values_of(c);
+    v.tfn_sent = carried_tfn(&v, known);
+    v
+}
+
 /// The TFN sent earlier, if XPM still shows its last three digits.
-fn carried_tfn(now: &Values, before: Option<&Values>) -> Option<String> {
+pub(crate) fn carried_tfn(now: &Values, before: Option<&Values>) -> Option<String> {
     before
         .filter(|b| b.tfn_last3 == now.tfn_last3)
         .and_then(|b| b.tfn_sent.clone())
 }
 
-fn parse_values(json: &Option<String>) -> Option<Values> {
+pub(crate) fn parse_values(json: &Option<String>) -> Option<Values> {
     json.as_deref().and_then(|j| serde_json::from_str(j).ok())
 }
 
@@ -465,7 +480,7 @@ fn target_structure(e: &entity::Model, current: Option<&str>, rules: &Rules) -> 
 }
 
 /// What StructureGram wants XPM to hold for an entity.
-fn desired(e: &entity::Model, current_structure: Option<&str>, rules: &Rules) -> Values {
+pub(crate) fn desired(e: &entity::Model, current_structure: Option<&str>, rules: &Rules) -> Values {
     let individual = e.kind == EntityKind::Individual;
     let only = |v: &Option<String>| if individual { clean(v) } else { None };
     Values {
@@ -489,7 +504,12 @@ fn desired(e: &entity::Model, current_structure: Option<&str>, rules: &Rules) ->
 
 /// The fields where `want` differs from `have`. Individual-only fields are compared for
 /// individuals only; a TFN ([`tfn_differs`]) is never cleared, and shown masked.
-fn diff(kind: EntityKind, want: &Values, have: &Values, tfn_differs: bool) -> Vec<FieldChange> {
+pub(crate) fn diff(
+    kind: EntityKind,
+    want: &Values,
+    have: &Values,
+    tfn_differs: bool,
+) -> Vec<FieldChange> {
     let mut out = Vec::new();
     let mut cmp = |field: &str, w: &Option<String>, h: &Option<String>, fold: bool| {
         let same = match (w, h) {
@@ -546,7 +566,7 @@ fn diff(kind: EntityKind, want: &Values, have: &Values, tfn_differs: bool) -> Ve
 
 /// Whether the entity's TFN is not the one XPM holds: compared with the TFN last sent when
 /// known (opened, in memory only), else by XPM's last three digits.
-fn tfn_differs(e: &entity::Model, have: &Values, cipher: &TfnCipher) -> bool {
+pub(crate) fn tfn_differs(e: &entity::Model, have: &Values, cipher: &TfnCipher) -> bool {
     let Some(sealed) = &e.tfn_sealed else {
         return false;
     };
@@ -646,20 +666,20 @@ fn create_input(
 
 /// An XPM relationship as a push sends it.
 #[derive(Clone, Debug)]
-struct RelSpec {
+pub(crate) struct RelSpec {
     /// `ClientUUID`: the client whose record shows the plain label.
     client: Uuid,
     /// `RelatedClientUUID`.
     related: Uuid,
-    rtype: RelationshipType,
+    pub(crate) rtype: RelationshipType,
     /// The pull's key: `holder|type|target` (spouses: the two UUIDs in order).
-    key: String,
-    shares: Option<i64>,
-    percentage: Option<f64>,
-    start: Option<NaiveDate>,
-    end: Option<NaiveDate>,
+    pub(crate) key: String,
+    pub(crate) shares: Option<i64>,
+    pub(crate) percentage: Option<f64>,
+    pub(crate) start: Option<NaiveDate>,
+    pub(crate) end: Option<NaiveDate>,
     /// The hash a pull computes from what XPM will show (see `xpm_relationship_map`).
-    hash: String,
+    pub(crate) hash: String,
 }
 
 /// The XPM type a relationship kind is sent as, and on which record its plain label goes
@@ -687,7 +707,7 @@ fn xpm_type(kind: RelationshipKind) -> Option<(RelationshipType, Shape)> {
     })
 }
 
-fn rel_spec(row: &relationship::Model, from: &str, to: &str) -> Option<RelSpec> {
+pub(crate) fn rel_spec(row: &relationship::Model, from: &str, to: &str) -> Option<RelSpec> {
     use RelationshipKind as K;
     let (rtype, shape) = xpm_type(row.kind)?;
     let base = rtype.as_str().to_lowercase();
@@ -827,17 +847,18 @@ fn same_attributes(r: &xpm::Relationship, spec: &RelSpec) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Scope: what a push of a group covers.
 
-struct Scope {
-    group: crate::schema::group::Model,
-    link: xpm_group_link::Model,
-    members: Vec<entity::Model>,
+/// What a push (and a reconciliation) of a group covers.
+pub(crate) struct Scope {
+    pub(crate) group: crate::schema::group::Model,
+    pub(crate) link: xpm_group_link::Model,
+    pub(crate) members: Vec<entity::Model>,
     /// Entities of other groups at the far end of a member's relationship.
-    outside: Vec<entity::Model>,
+    pub(crate) outside: Vec<entity::Model>,
     /// Relationships touching a member, by id.
-    relationships: Vec<relationship::Model>,
+    pub(crate) relationships: Vec<relationship::Model>,
 }
 
-async fn scope(db: &DatabaseConnection, org: OrgId, group_id: i32) -> Result<Scope> {
+pub(crate) async fn scope(db: &DatabaseConnection, org: OrgId, group_id: i32) -> Result<Scope> {
     let group = groups::get(db, org, group_id).await?;
     let link = xpm_group_link::Entity::find()
         .filter(xpm_group_link::Column::OrganisationId.eq(org.0))
@@ -878,7 +899,7 @@ async fn scope(db: &DatabaseConnection, org: OrgId, group_id: i32) -> Result<Sco
     })
 }
 
-async fn entities_by_id(
+pub(crate) async fn entities_by_id(
     db: &DatabaseConnection,
     org: OrgId,
     ids: &[i32],
@@ -894,7 +915,7 @@ async fn entities_by_id(
         .await?)
 }
 
-async fn client_maps(
+pub(crate) async fn client_maps(
     db: &DatabaseConnection,
     org: OrgId,
     tenant: &str,
@@ -956,7 +977,7 @@ async fn pending_creates(
     Ok(out)
 }
 
-fn rel_subject(row: &relationship::Model, names: &HashMap<i32, String>) -> String {
+pub(crate) fn rel_subject(row: &relationship::Model, names: &HashMap<i32, String>) -> String {
     let name = |id: i32| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
     format!(
         "{} \u{2192} {} ({})",
@@ -1264,7 +1285,9 @@ struct Progress {
     pending_creates: Vec<i32>,
 }
 
-struct Pusher<'a> {
+/// One push run's state; reconciliation drives its per-item writes (create with lost-response
+/// safety, forced update, membership add, relationship create/update) one decision at a time.
+pub(crate) struct Pusher<'a> {
     db: &'a DatabaseConnection,
     org: OrgId,
     cipher: &'a TfnCipher,
@@ -1522,7 +1545,7 @@ pub async fn push_entity(
 
 impl<'a> Pusher<'a> {
     #[allow(clippy::too_many_arguments)]
-    async fn start(
+    pub(crate) async fn start(
         db: &'a DatabaseConnection,
         org: OrgId,
         cipher: &'a TfnCipher,
@@ -1557,7 +1580,7 @@ impl<'a> Pusher<'a> {
         })
     }
 
-    fn halted(&mut self) -> bool {
+    pub(crate) fn halted(&mut self) -> bool {
         if self.stop.is_none() && self.control.cancel.load(Ordering::SeqCst) {
             self.cancelled = true;
             self.stop = Some(
@@ -1574,7 +1597,7 @@ impl<'a> Pusher<'a> {
     }
 
     /// Records the progress (and the XPM calls made) on the run row.
-    async fn save(&self) -> Result<()> {
+    pub(crate) async fn save(&self) -> Result<()> {
         sync_run::ActiveModel {
             id: Set(self.run),
             calls: Set(i32::try_from(self.calls).unwrap_or(i32::MAX)),
@@ -1588,7 +1611,7 @@ impl<'a> Pusher<'a> {
         Ok(())
     }
 
-    async fn call<T>(
+    pub(crate) async fn call<T>(
         &mut self,
         fut: impl std::future::Future<Output = xpm::Result<T>>,
     ) -> xpm::Result<T> {
@@ -1607,7 +1630,7 @@ impl<'a> Pusher<'a> {
 
     /// The user's message for a failed call; stops the run when every later call would fail
     /// the same way (sign-in, permission, call limits).
-    fn failure(&mut self, action: &str, e: xpm::Error) -> String {
+    pub(crate) fn failure(&mut self, action: &str, e: xpm::Error) -> String {
         let stops = matches!(
             e,
             xpm::Error::Unauthorized { .. }
@@ -1678,7 +1701,12 @@ impl<'a> Pusher<'a> {
         });
     }
 
-    async fn finish(mut self) -> Result<PushReport> {
+    /// The results of the items so far.
+    pub(crate) fn items(&self) -> &[ItemResult] {
+        &self.items
+    }
+
+    pub(crate) async fn finish(mut self) -> Result<PushReport> {
         let status = if self.cancelled {
             RunStatus::Cancelled
         } else if self.stop.is_some() {
@@ -1717,7 +1745,7 @@ impl<'a> Pusher<'a> {
 
     // -- Phase 1 and 4: one entity.
 
-    async fn entity(&mut self, phase: PushPhase, e: &entity::Model) -> Result<()> {
+    pub(crate) async fn entity(&mut self, phase: PushPhase, e: &entity::Model) -> Result<()> {
         match self.map_of(e.id).await? {
             Some(m) => self.update_entity(phase, e, m).await,
             None => self.create_entity(phase, e).await,
@@ -1730,6 +1758,19 @@ impl<'a> Pusher<'a> {
         e: &entity::Model,
         map: xpm_client_map::Model,
     ) -> Result<()> {
+        self.update_entity_fields(phase, e, map, None).await
+    }
+
+    /// Updates a mapped client. `forced`: send exactly these fields (XPM element names) where
+    /// XPM differs, whatever changed since the last sync (reconciliation's *Use StructureGram
+    /// value*); `None`: the push rule, only what changed here.
+    pub(crate) async fn update_entity_fields(
+        &mut self,
+        phase: PushPhase,
+        e: &entity::Model,
+        map: xpm_client_map::Model,
+        forced: Option<HashSet<String>>,
+    ) -> Result<()> {
         let Ok(uuid) = map.xpm_uuid.parse::<Uuid>() else {
             self.fail(phase, e.name.clone(), Some(e.id), None, PushAction::Update,
                 format!("The mapping of {} holds an invalid XPM client id ({}). Link it again in reconciliation.", e.name, map.xpm_uuid));
@@ -1737,6 +1778,7 @@ impl<'a> Pusher<'a> {
         };
         let known = parse_values(&map.xpm_values);
         let wanted_here: Option<HashSet<String>> = match &known {
+            _ if forced.is_some() => forced,
             Some(k) => {
                 let current = k
                     .business_structure
@@ -2091,7 +2133,7 @@ impl<'a> Pusher<'a> {
 
     // -- Phase 3: membership.
 
-    async fn membership(
+    pub(crate) async fn membership(
         &mut self,
         group: Uuid,
         entities: &[entity::Model],
@@ -2192,7 +2234,7 @@ impl<'a> Pusher<'a> {
 
     // -- Phase 5: one relationship.
 
-    async fn relationship(
+    pub(crate) async fn relationship(
         &mut self,
         row: &relationship::Model,
         names: &HashMap<i32, String>,

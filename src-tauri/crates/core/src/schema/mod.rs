@@ -11,6 +11,8 @@ pub mod group;
 pub mod group_member;
 pub mod membership;
 pub mod organisation;
+pub mod reconcile_decision;
+pub mod reconcile_plan;
 pub mod relationship;
 pub mod review_item;
 pub mod setting;
