@@ -1,9 +1,4 @@
 import type { Backend } from "./backend";
-import type { ApplyProgress } from "./bindings/ApplyProgress";
-import type { ApplyReport } from "./bindings/ApplyReport";
-import type { Helper } from "./bindings/Helper";
-import type { ReconcileDecision } from "./bindings/ReconcileDecision";
-import type { ReconcilePreview } from "./bindings/ReconcilePreview";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { PushOptions } from "./bindings/PushOptions";
 import type { PushPlan } from "./bindings/PushPlan";
@@ -48,6 +43,13 @@ import type { ReviewPayload } from "./bindings/ReviewPayload";
 import type { StructureRule } from "./bindings/StructureRule";
 import type { SyncRun } from "./bindings/SyncRun";
 import type { TrustType } from "./bindings/TrustType";
+import type { Action } from "./bindings/Action";
+import type { ApplyProgress } from "./bindings/ApplyProgress";
+import type { ApplyReport } from "./bindings/ApplyReport";
+import type { Helper } from "./bindings/Helper";
+import type { ReconcileDecision } from "./bindings/ReconcileDecision";
+import type { ReconcileItem } from "./bindings/ReconcileItem";
+import type { ReconcilePreview } from "./bindings/ReconcilePreview";
 import { IpcError } from "./IpcError";
 
 /**
@@ -146,9 +148,6 @@ function clean(value: string | null | undefined): string | null {
   const t = value.trim();
   return t === "" ? null : t;
 }
-
-const RECONCILE_NOT_MOCKED =
-  "Reconciliation is not simulated by this preview build yet. Run the desktop app to reconcile.";
 
 function fail(message: string, code: IpcError["code"] = "validation"): never {
   throw new IpcError(code, message);
@@ -325,6 +324,9 @@ export class MockBackend implements Backend {
   private runs: SyncRun[] = [];
   private cancelRequested = new Set<number>();
   private pullHold: Promise<void> | null = null;
+  /** Reconciliation: the saved plan per group, and the differences already settled. */
+  private reconcilePlans = new Map<number, ReconcilePreview>();
+  private reconciled = new Map<number, Set<string>>();
 
   constructor(options: MockBackendOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -1557,18 +1559,184 @@ export class MockBackend implements Backend {
     });
   }
 
-  xpmPushCancel(groupId: number): Promise<null> {
-    return this.respond("xpmPushCancel", [groupId], () => null);
+  // Reconciliation: a linked group shows three differences (a field both sides changed, a
+  // relationship only here, a client only in XPM) until they are applied.
+  private reconcileItems(groupId: number): ReconcileItem[] {
+    if (!this.xpmLinks.has(groupId))
+      fail("Link this group to an XPM group before reconciling it.", "validation");
+    const done = this.reconciled.get(groupId) ?? new Set<string>();
+    const g = this.group(groupId);
+    const first = [...g.members].map((id) => this.entity(id))[0];
+    const rel = this.relationshipsOf(g)[0];
+    const base = {
+      sgLabel: null,
+      xpmLabel: null,
+      entityId: null,
+      relationshipId: null,
+      xpmUuid: null,
+      crossGroup: false,
+      fields: [],
+      candidates: [],
+      decision: null,
+      effective: null,
+      status: "ready",
+      needs: null,
+      waitingOn: [],
+      guarded: false,
+      note: null,
+      dependsOn: [],
+    } satisfies Partial<ReconcileItem>;
+    const items: ReconcileItem[] = [];
+    if (first)
+      items.push({
+        ...base,
+        id: `fields:${first.id}`,
+        diffType: "ENTITY_FIELD_MISMATCH",
+        category: "entityDetails",
+        subject: first.name,
+        entityId: first.id,
+        fields: [
+          {
+            field: "BusinessNumber",
+            sg: first.abn,
+            xpm: "51 824 753 556",
+            recommended: null,
+            xpmAllowed: true,
+          },
+        ],
+        actions: ["useSgValues", "useXpmValues", "ignore"],
+        recommended: null,
+      });
+    if (rel)
+      items.push({
+        ...base,
+        id: `rel-sg:${rel.id}`,
+        diffType: "REL_ONLY_IN_SG",
+        category: "relationships",
+        subject: `${this.entity(rel.fromId).name} → ${this.entity(rel.toId).name}`,
+        relationshipId: rel.id,
+        actions: ["createInXpm", "deleteInSg", "ignore"],
+        recommended: "createInXpm",
+      });
+    items.push({
+      ...base,
+      id: "client-xpm:mock-x1",
+      diffType: "ENTITY_ONLY_IN_XPM",
+      category: "entities",
+      subject: "Xavier Quill",
+      xpmLabel: "Xavier Quill (Individual)",
+      xpmUuid: "mock-x1",
+      actions: ["importToSg", "ignore", "deleteInXpm", "removeFromXpmGroup"],
+      recommended: "importToSg",
+    });
+    return items.filter((i) => !done.has(i.id));
   }
 
-  // Reconciliation (issue 10): the mock has no live XPM side to compare with yet; the UI
-  // author replaces these with a simulated plan. Until then every call says so plainly.
+  /** Fills in each item's decision, effective action and status, and the summary. */
+  private reconcilePlan(
+    groupId: number,
+    items: ReconcileItem[],
+    decisions: Map<string, ReconcileDecision | null>,
+    generatedAt: string,
+  ): ReconcilePreview {
+    const planned = items.map((item) => {
+      const decision = decisions.get(item.id) ?? null;
+      const chosen = decision?.action ?? item.recommended;
+      const guarded = chosen !== null && GUARDED_ACTIONS.includes(chosen);
+      const fieldsDecided =
+        item.fields.length === 0 ||
+        (decision?.action ?? null) !== null ||
+        item.fields.every(
+          (f) => (decision?.fields[f.field] ?? null) !== null || f.recommended !== null,
+        );
+      const decided = item.diffType === "ENTITY_FIELD_MISMATCH" ? fieldsDecided : chosen !== null;
+      const effective: Action | null = !decided
+        ? null
+        : guarded && !decision?.confirmed
+          ? "ignore"
+          : item.diffType === "ENTITY_FIELD_MISMATCH" && (decision?.action ?? null) === null
+            ? "useSgValues"
+            : chosen;
+      return {
+        ...item,
+        decision,
+        effective,
+        guarded,
+        status: decided ? ("ready" as const) : ("needsInput" as const),
+        needs: decided ? null : "Choose StructureGram's or XPM's value for each field.",
+      };
+    });
+    const count = (cat: ReconcileItem["category"]) =>
+      planned.filter((i) => i.category === cat).length;
+    const needsInput = planned.filter((i) => i.status === "needsInput").length;
+    const unconfirmed = planned.filter((i) => i.guarded && !i.decision?.confirmed).length;
+    const plan: ReconcilePreview = {
+      groupId,
+      groupName: this.group(groupId).name,
+      xpmGroupUuid: this.xpmLinks.get(groupId)?.xpmUuid ?? "",
+      generatedAt,
+      items: planned,
+      summary: {
+        total: planned.length,
+        ready: planned.length - needsInput,
+        needsInput,
+        waiting: 0,
+        byCategory: {
+          entities: count("entities"),
+          entityDetails: count("entityDetails"),
+          membership: count("membership"),
+          relationships: count("relationships"),
+        },
+        caveats: planned.some((i) => i.guarded)
+          ? [
+              "This plan deletes or removes records: deletions are never automatic." +
+                (unconfirmed ? ` ${unconfirmed} not confirmed will be ignored this round.` : ""),
+            ]
+          : [],
+        readyToApply: needsInput === 0,
+      },
+      calls: 1 + this.group(groupId).members.size,
+    };
+    this.reconcilePlans.set(groupId, plan);
+    return plan;
+  }
+
+  private savedDecisions(groupId: number): Map<string, ReconcileDecision | null> {
+    return new Map(
+      (this.reconcilePlans.get(groupId)?.items ?? []).map((i) => [i.id, i.decision] as const),
+    );
+  }
+
   xpmReconcilePreview(groupId: number): Promise<ReconcilePreview> {
-    return this.respond("xpmReconcilePreview", [groupId], () => fail(RECONCILE_NOT_MOCKED));
+    return this.respond("xpmReconcilePreview", [groupId], () => {
+      this.gate();
+      this.connected();
+      const items = this.reconcileItems(groupId);
+      return this.reconcilePlan(
+        groupId,
+        items,
+        this.savedDecisions(groupId),
+        new Date().toISOString(),
+      );
+    });
   }
 
   xpmReconcileCurrent(groupId: number): Promise<ReconcilePreview | null> {
-    return this.respond("xpmReconcileCurrent", [groupId], () => null);
+    return this.respond("xpmReconcileCurrent", [groupId], () => {
+      this.group(groupId);
+      return this.reconcilePlans.get(groupId) ?? null;
+    });
+  }
+
+  private replan(
+    groupId: number,
+    change: (decisions: Map<string, ReconcileDecision | null>, items: ReconcileItem[]) => void,
+  ): ReconcilePreview {
+    const plan = this.reconcilePlans.get(groupId);
+    if (!plan) fail("Generate a preview first.", "validation");
+    const decisions = this.savedDecisions(groupId);
+    change(decisions, plan.items);
+    return this.reconcilePlan(groupId, plan.items, decisions, plan.generatedAt);
   }
 
   xpmReconcileDecide(
@@ -1577,20 +1745,89 @@ export class MockBackend implements Backend {
     decision: ReconcileDecision | null,
   ): Promise<ReconcilePreview> {
     return this.respond("xpmReconcileDecide", [groupId, itemId, decision], () =>
-      fail(RECONCILE_NOT_MOCKED),
+      this.replan(groupId, (decisions, items) => {
+        if (!items.some((i) => i.id === itemId))
+          fail("This difference is no longer in the preview: generate a new one.", "notFound");
+        decisions.set(itemId, decision);
+      }),
     );
   }
 
   xpmReconcileHelper(groupId: number, helper: Helper): Promise<ReconcilePreview> {
-    return this.respond("xpmReconcileHelper", [groupId, helper], () => fail(RECONCILE_NOT_MOCKED));
+    return this.respond("xpmReconcileHelper", [groupId, helper], () =>
+      this.replan(groupId, (decisions, items) => {
+        for (const item of items) {
+          let pick: Action | null;
+          if (helper === "acceptRecommendations") {
+            // Only items without a decision take the recommendation.
+            if (decisions.get(item.id)) continue;
+            pick = item.recommended;
+          } else if (item.diffType === "ENTITY_FIELD_MISMATCH") {
+            pick = helper === "preferXpm" ? "useXpmValues" : "useSgValues";
+          } else {
+            // One-sided items: the preferred side's record is kept, the other side's ignored.
+            const xpmSide = item.diffType === "ENTITY_ONLY_IN_XPM";
+            pick = xpmSide === (helper === "preferXpm") ? item.recommended : "ignore";
+          }
+          if (pick) decisions.set(item.id, { ...emptyDecision(), action: pick });
+        }
+      }),
+    );
   }
 
   xpmReconcileApply(
     groupId: number,
     onProgress: (progress: ApplyProgress) => void,
   ): Promise<ApplyReport> {
-    void onProgress;
-    return this.respond("xpmReconcileApply", [groupId], () => fail(RECONCILE_NOT_MOCKED));
+    return this.respond("xpmReconcileApply", [groupId], () => {
+      this.gate();
+      this.connected();
+      const plan = this.reconcilePlans.get(groupId);
+      if (!plan) fail("Generate a preview first.", "validation");
+      if (!plan.summary.readyToApply)
+        fail("Some differences still need your input: decide them, then apply.", "validation");
+      const done = this.reconciled.get(groupId) ?? new Set<string>();
+      const results = plan.items.map((item, n) => {
+        onProgress({ phase: "entities", done: n + 1, total: plan.items.length });
+        const action = item.effective;
+        const applied = action !== null && action !== "ignore" && action !== "defer";
+        if (applied) done.add(item.id);
+        if (applied && item.entityId !== null) {
+          const choice = item.decision?.fields.BusinessNumber;
+          if (action === "useXpmValues" || choice === "useXpm")
+            this.entity(item.entityId).abn = item.fields[0]?.xpm ?? null;
+        }
+        return {
+          itemId: item.id,
+          diffType: item.diffType,
+          subject: item.subject,
+          action,
+          phase: "entities" as const,
+          outcome: applied ? ("applied" as const) : ("ignored" as const),
+          message: null,
+        };
+      });
+      this.reconciled.set(groupId, done);
+      const applied = results.filter((r) => r.outcome === "applied").length;
+      return {
+        groupId,
+        results,
+        counts: {
+          applied,
+          ignored: results.length - applied,
+          deferred: 0,
+          blocked: 0,
+          failed: 0,
+        },
+        notInPreview: [],
+        calls: applied + 1,
+        stopped: null,
+      };
+    });
+  }
+
+  xpmPushCancel(groupId: number): Promise<null> {
+    return this.respond("xpmPushCancel", [groupId], () => null);
   }
 
   xpmPullCancel(groupId: number): Promise<boolean> {
@@ -1789,5 +2026,25 @@ export function largeSeed(count: number): MockSeed {
     groups: [{ name: "Large Group", members: entities.map((e) => e.key) }],
     entities,
     relationships,
+  };
+}
+
+const GUARDED_ACTIONS: Action[] = [
+  "deleteInSg",
+  "deleteInXpm",
+  "removeFromXpmGroup",
+  "removeFromSgGroup",
+];
+
+function emptyDecision(): ReconcileDecision {
+  return {
+    action: null,
+    confirmed: false,
+    fields: {},
+    entityId: null,
+    kind: null,
+    trustType: null,
+    rememberRule: false,
+    relationshipKind: null,
   };
 }

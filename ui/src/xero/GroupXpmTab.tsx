@@ -21,6 +21,7 @@ import { useCatalog, useGroupLink, useInvalidateXpm } from "./api";
 import { formatDateTime } from "./format";
 import { PullSection } from "./PullSection";
 import { PushSection } from "./PushSection";
+import { ReconcileSection } from "./ReconcileSection";
 
 /**
  * A group's XPM tab: which XPM client group it is linked to (and when it was last pulled), or a
@@ -90,6 +91,7 @@ export function GroupXpmTab({ groupId, groupName }: { groupId: number; groupName
         </Text>
         <PullSection groupId={groupId} />
         <PushSection groupId={groupId} />
+        <ReconcileSection groupId={groupId} />
         {doUnlink.ui}
         <Group mt="md">
           <Button

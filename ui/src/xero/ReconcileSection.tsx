@@ -157,7 +157,7 @@ function ActionDetails({
           value: String(c.entityId),
           label: `${c.name} (${c.confidence}: ${c.reason})`,
         }))}
-        value={current?.entityId != null ? String(current.entityId) : null}
+        value={(current?.entityId ?? null) !== null ? String(current?.entityId) : null}
         onChange={(v) => v && decide(decision({ action, entityId: Number(v) }))}
         data-testid="reconcile-candidate"
       />
@@ -220,9 +220,7 @@ function ActionDetails({
         w={260}
         data={Object.entries(RELATIONSHIP_KIND_LABEL).map(([value, label]) => ({ value, label }))}
         value={current?.relationshipKind ?? null}
-        onChange={(v) =>
-          v && decide(decision({ action, relationshipKind: v as RelationshipKind }))
-        }
+        onChange={(v) => v && decide(decision({ action, relationshipKind: v as RelationshipKind }))}
         data-testid="reconcile-relationship-kind"
       />
     );
@@ -293,7 +291,8 @@ function ItemRow({ item, decide }: { item: ReconcileItem; decide: Decide }) {
               placeholder="Choose what to do"
               data={item.actions.map((a) => ({
                 value: a,
-                label: a === item.recommended ? `${ACTION_LABEL[a]} (recommended)` : ACTION_LABEL[a],
+                label:
+                  a === item.recommended ? `${ACTION_LABEL[a]} (recommended)` : ACTION_LABEL[a],
               }))}
               value={action}
               onChange={(v) => v && choose(v as Action)}
