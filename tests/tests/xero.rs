@@ -4,8 +4,9 @@
 //! Organisation API, open Import Groups, link one XPM group as a new group and one to an existing
 //! group, pull the first (resolving a needs-input item and seeing its diagram), preview and push
 //! the second, edit one of its entities and add a relationship and push both (then see them in the
-//! simulator through its admin API), unlink it from its XPM tab, disconnect (links kept) and
-//! reconnect. Throughout, every IPC message the page receives is recorded; at the end neither
+//! simulator through its admin API), reconcile a change made in XPM (an ABN, through the
+//! simulator's admin API) and one made here (a start date), unlink it from its XPM tab, disconnect
+//! (links kept) and reconnect. Throughout, every IPC message the page receives is recorded; at the end neither
 //! they, nor the data folder (database, log file, vault) hold a Xero token in plain text, and
 //! the TOTP secret appears only in the one enrolment response that shows it.
 
@@ -595,6 +596,175 @@ async fn walk(app: &AppSession) -> Result<String> {
     ensure!(
         emailed.len() == 1,
         "the edited client has its new email in XPM: {emailed:?}"
+    );
+
+    // Reconcile: someone changes the trust's ABN in XPM, and here Claire's appointment gets a
+    // start date. The preview shows both; take XPM's ABN and send our date; apply; and a new
+    // preview shows no differences.
+    let trust = clients
+        .as_array()
+        .context("a list of clients")?
+        .iter()
+        .find(|c| c["name"] == "George Harrington Testamentary Trust")
+        .and_then(|c| c["uuid"].as_str())
+        .context("the trust is in XPM")?
+        .to_owned();
+    sim.post(
+        &format!("data/{tenant}/set-field"),
+        serde_json::json!({ "client": trust, "field": "BusinessNumber", "value": "51 824 753 556" }),
+    )
+    .await?;
+    app.click_css("[data-testid=tab-relationships]").await?;
+    let appointor = app
+        .client
+        .find(fantoccini::Locator::XPath(
+            "//tr[@data-testid='relationship-row'][td[normalize-space()='Claire Harrington']][td[normalize-space()='Appointor']]",
+        ))
+        .await
+        .context("Claire's appointment in the relationships list")?;
+    app.client
+        .execute(
+            "arguments[0].dispatchEvent(new MouseEvent('dblclick', { bubbles: true }));",
+            vec![serde_json::to_value(&appointor)?],
+        )
+        .await?;
+    app.fill("[data-testid=rel-start]", "2024-07-01").await?;
+    app.click_css("[data-testid=relationship-submit]").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !app
+        .texts("[data-testid=relationship-submit]")
+        .await?
+        .is_empty()
+    {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the start date is saved"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    app.click_css("[data-testid=tab-xpm]").await?;
+    app.click_css("[data-testid=reconcile-preview]").await?;
+    let counts = app.text_of("[data-testid=reconcile-counts]", 120).await?;
+    let subjects = app.texts("[data-testid=reconcile-item-subject]").await?;
+    let types = app.texts("[data-testid=reconcile-item-type]").await?;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.screenshot("xero-11e-reconcile-preview").await?;
+    // The two changes are there, beside what the XPM group held before Harrington Family was
+    // pushed into it (its own clients and relationships, only in XPM).
+    let about = |subject: &str, kind: &str| {
+        subjects
+            .iter()
+            .zip(&types)
+            .any(|(s, t)| s == subject && t.trim().eq_ignore_ascii_case(kind))
+    };
+    ensure!(
+        about("George Harrington Testamentary Trust", "details differ")
+            && about(
+                "Claire Harrington → George Harrington Testamentary Trust (Appointor)",
+                "relationship details differ"
+            ),
+        "the preview shows the ABN and the start date: {counts} {subjects:?} {types:?}"
+    );
+    app.click_css("[data-testid=reconcile-helper-acceptRecommendations]")
+        .await?;
+    // The ABN: XPM's value.
+    let abn = app
+        .client
+        .find(fantoccini::Locator::XPath(
+            "(//*[@data-testid='reconcile-field-BusinessNumber']//label[starts-with(normalize-space(), 'XPM: 51')])[1]",
+        ))
+        .await
+        .context("the ABN's XPM value to choose")?;
+    app.click(&abn).await?;
+    // The start date: StructureGram's value.
+    let appointment = app
+        .client
+        .find(fantoccini::Locator::XPath(
+            "//*[@data-testid='reconcile-item'][.//*[@data-testid='reconcile-item-subject'][contains(., '(Appointor)')]]//input[@data-testid='reconcile-action']",
+        ))
+        .await
+        .context("the appointment's action")?;
+    let current = appointment.prop("value").await?.unwrap_or_default();
+    if !current.starts_with("Use StructureGram") {
+        app.click(&appointment).await?;
+        let picked = app
+            .client
+            .execute(
+                "const input = arguments[0];
+                 const list = document.getElementById(input.getAttribute('aria-controls'));
+                 const option = list && Array.from(list.querySelectorAll('[role=option]'))
+                   .find(o => o.innerText.trim().startsWith(\"Use StructureGram's values\"));
+                 if (option) option.click();
+                 return !!option;",
+                vec![serde_json::to_value(&appointment)?],
+            )
+            .await?;
+        ensure!(
+            picked == serde_json::Value::Bool(true),
+            "Use StructureGram's values is offered"
+        );
+    }
+    // A client whose business structure maps to no type: a discretionary trust.
+    let unknown = app
+        .client
+        .find_all(fantoccini::Locator::XPath(
+            "//*[@data-testid='reconcile-item'][.//*[@data-testid='reconcile-item-status'][contains(translate(., 'NEDSYOURIPT', 'nedsyouript'), 'needs your input')]]//input[@data-testid='reconcile-action']",
+        ))
+        .await?;
+    for action in unknown {
+        app.click(&action).await?;
+        app.client
+            .execute(
+                "const input = arguments[0];
+                 const list = document.getElementById(input.getAttribute('aria-controls'));
+                 const option = list && Array.from(list.querySelectorAll('[role=option]'))
+                   .find(o => o.innerText.trim().startsWith('Choose the entity type'));
+                 if (option) option.click();
+                 return !!option;",
+                vec![serde_json::to_value(&action)?],
+            )
+            .await?;
+        choose(app, "[data-testid=reconcile-kind]", "Trust").await?;
+        choose(app, "[data-testid=reconcile-trust-type]", "Discretionary").await?;
+        app.click_css("[data-testid=reconcile-set-type]").await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = app.text_of("[data-testid=reconcile-counts]", 30).await?;
+        if counts.contains(" 0 need your input · 0 waiting") {
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "every difference is decided: {counts}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    app.screenshot("xero-11f-reconcile-decided").await?;
+    app.click_css("[data-testid=reconcile-apply]").await?;
+    let results = app
+        .text_of("[data-testid=reconcile-results-summary]", 180)
+        .await?;
+    ensure!(
+        results.contains(" 0 blocked · 0 failed"),
+        "every decision applied: {results}"
+    );
+    app.screenshot("xero-11g-reconcile-applied").await?;
+    app.click_css("[data-testid=reconcile-preview]").await?;
+    app.wait_for("[data-testid=reconcile-no-differences]", 120)
+        .await
+        .context("after applying, a new preview shows no differences")?;
+    app.screenshot("xero-11h-reconcile-empty").await?;
+    // Both sides now agree: XPM has the start date, StructureGram the ABN.
+    let relationships = sim.get(&format!("data/{tenant}/relationships")).await?;
+    ensure!(
+        relationships
+            .as_array()
+            .context("a list of relationships")?
+            .iter()
+            .any(|r| r["type"] == "Appointer" && r["start"] == "2024-07-01"),
+        "XPM has the appointment's start date"
     );
 
     // Its XPM tab, then Unlink: the group and its entities stay.
