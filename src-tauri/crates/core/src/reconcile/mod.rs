@@ -1515,7 +1515,13 @@ impl Applier<'_> {
                 Err(e) => return Err(e),
             }
             // What XPM shows now is the new last-synced state.
-            if let Some(map) = self.map_of(eid).await? {
+            let map = xpm_client_map::Entity::find()
+                .filter(xpm_client_map::Column::OrganisationId.eq(self.org.0))
+                .filter(xpm_client_map::Column::TenantId.eq(&self.tenant))
+                .filter(xpm_client_map::Column::EntityId.eq(eid))
+                .one(&txn)
+                .await?;
+            if let Some(map) = map {
                 let previous = map.xpm_values.clone();
                 let mut active = map.into_active_model();
                 active.xpm_values = Set(Some(push::values_json(c, previous.as_deref())));
