@@ -992,3 +992,56 @@ async fn after_preferring_one_side_everywhere_and_applying_nothing_differs() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_linked_never_pulled_fixture_group_reconciles_to_nothing_after_one_decision() {
+    let x = xpm().await;
+    x.sim.admin.advance(Duration::hours(1));
+    let (db, org) = memory_db().await;
+    let now = x.sim.admin.now();
+    discovery::refresh(&db, org, &x.client, &x.session, now)
+        .await
+        .unwrap();
+    let group = links::link_new(&db, org, FERNHILL_GROUP, now)
+        .await
+        .unwrap()
+        .group_id;
+    let cipher = TfnCipher::random();
+    let p = reconcile::preview(&db, org, &cipher, &x.client, &x.session, group, now)
+        .await
+        .unwrap();
+    let zoe = T::one(&p, DiffType::EntityTypeUnresolved);
+    reconcile::decide(
+        &db,
+        org,
+        group,
+        &zoe.id,
+        Some(ReconcileDecision {
+            action: Some(Action::ChooseType),
+            kind: Some(EntityKind::Individual),
+            ..Default::default()
+        }),
+        now,
+    )
+    .await
+    .unwrap();
+    let p = reconcile::current(&db, org, group).await.unwrap().unwrap();
+    assert!(p.summary.ready_to_apply, "{:#?}", p.items);
+    let r = reconcile::apply(
+        &db,
+        org,
+        &cipher,
+        &x.client,
+        &x.session,
+        group,
+        &ApplyControl::default(),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.counts.failed + r.counts.blocked, 0, "{:#?}", r.results);
+    let p = reconcile::preview(&db, org, &cipher, &x.client, &x.session, group, now)
+        .await
+        .unwrap();
+    assert!(p.items.is_empty(), "{:#?}", p.items);
+}
