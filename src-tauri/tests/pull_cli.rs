@@ -7,13 +7,11 @@
 //! live members, of which Zoë's "Sole Trader" structure is unknown (needs input); two related
 //! clients outside the group; ten relationships once both sides are merged.
 
-use std::io::{BufRead, BufReader};
-
 use serde_json::Value;
 
 mod common;
 
-use common::{command, enrolled_user, ok, run, DataDir};
+use common::{command, connected_and_linked, enrolled_user, ok, run, DataDir};
 
 const FERNHILL_GROUP: &str = "00000000-aaaa-4bbb-8ccc-0000000000f1";
 const ZOE_NAME: &str = "Zoë Müller & Søn <Trading> \"Quotes\"";
@@ -73,73 +71,13 @@ fn group_contents(dir: &DataDir) -> (Vec<String>, usize) {
     (names, doc["relationships"].as_array().unwrap().len())
 }
 
-/// Starts the simulator, points the data folder's Xero settings at it, connects through the
-/// loopback (the "browser" follows the auto-approving redirect) and links Fernhill Family as a
-/// new group. Keep the runtime alive as long as the simulator is used.
-fn connected_and_linked(
-    dir: &DataDir,
-    codes: &mut impl Iterator<Item = String>,
-) -> (tokio::runtime::Runtime, xpm_sim::SimServer) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let sim = rt
-        .block_on(xpm_sim::start(xpm_sim::SimConfig::for_tests()))
-        .unwrap();
-    ok(
-        dir,
-        &[
-            "xero",
-            "settings",
-            "--client-id",
-            xpm_sim::DEFAULT_CLIENT_ID,
-            "--base",
-            &sim.urls.base,
-        ],
-    );
-    let code = codes.next().unwrap();
-    let mut connect = command(
-        dir,
-        &["xero", "connect", "--username", "ana", "--code", &code],
-    )
-    .spawn()
-    .unwrap();
-    drop(connect.stdin.take());
-    let mut stdout = BufReader::new(connect.stdout.take().unwrap());
-    let mut url = String::new();
-    stdout.read_line(&mut url).unwrap();
-    rt.block_on(async { reqwest::get(url.trim()).await?.text().await })
-        .unwrap();
-    let out = connect.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "connect succeeds: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let code = codes.next().unwrap();
-    ok(
-        dir,
-        &[
-            "xpm",
-            "link",
-            "--xpm-group",
-            FERNHILL_GROUP,
-            "--new",
-            "--username",
-            "ana",
-            "--code",
-            &code,
-        ],
-    );
-
-    (rt, sim)
-}
-
 #[test]
 fn pull_a_linked_group_headless_then_again_then_with_a_decision() {
     let data = tempfile::tempdir().unwrap();
     let dir = &DataDir::new(data.path(), false);
     let mut codes = enrolled_user(dir).into_iter();
 
-    let (rt, sim) = connected_and_linked(dir, &mut codes);
+    let (rt, sim) = connected_and_linked(dir, &mut codes, FERNHILL_GROUP);
     // First pull: one group read, six member reads, two reads of related clients outside it.
     let (first, items) = pull(dir, &codes.next().unwrap(), &[]);
     assert_eq!(first["plan"]["strategy"], "perClient");
@@ -262,7 +200,7 @@ fn a_pull_killed_halfway_changes_nothing_and_the_next_one_completes() {
     let data = tempfile::tempdir().unwrap();
     let dir = &DataDir::new(data.path(), false);
     let mut codes = enrolled_user(dir).into_iter();
-    let (_rt, sim) = connected_and_linked(dir, &mut codes);
+    let (_rt, sim) = connected_and_linked(dir, &mut codes, FERNHILL_GROUP);
     let before = group_contents(dir);
     assert_eq!(before, (Vec::<String>::new(), 0), "linked, never pulled");
 

@@ -13,6 +13,7 @@ use clap::Subcommand;
 use structuregram_core::discovery::{self, CatalogFilter};
 use structuregram_core::links;
 use structuregram_core::pull::{self, FetchStrategy, PullControl, PullOptions, PullReport};
+use structuregram_core::reconcile;
 use structuregram_core::review::{self, Decision, ReviewItem, ReviewState};
 use structuregram_core::xero::{self, Completion, Connector, XeroContext, XeroSettings};
 use structuregram_core::{gate, groups, push, OrgId};
@@ -148,6 +149,30 @@ pub enum XpmCommand {
         #[arg(long, value_name = "FILE")]
         decisions: Option<std::path::PathBuf>,
         /// Print the report and the open review items as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The StructureGram user.
+        #[arg(long)]
+        username: String,
+        /// A code from the authenticator app (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Reconcile a linked group with live XPM (product-spec §8.12): `--preview` lists every
+    /// difference (`--json` gives the plan file to edit: set each item's `decision`);
+    /// `--apply FILE` saves the file's decisions and applies them in phases. Items of the file
+    /// that are no longer differences are reported, not applied.
+    Reconcile {
+        /// The StructureGram group's id or exact name.
+        #[arg(long, value_name = "ID_OR_NAME")]
+        group: String,
+        /// Read XPM and list the differences (saved as the group's current plan).
+        #[arg(long, conflicts_with = "apply", required_unless_present = "apply")]
+        preview: bool,
+        /// Apply the decisions in this plan file (the `--preview --json` output, edited).
+        #[arg(long, value_name = "FILE")]
+        apply: Option<std::path::PathBuf>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
         /// The StructureGram user.
@@ -506,6 +531,116 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                 print_pull(&g.name, decisions.len(), &report, &items)?;
             }
         }
+        XpmCommand::Reconcile {
+            group,
+            preview: _,
+            apply,
+            json,
+            username,
+            code,
+        } => {
+            let g = groups::find(&state.db, org, group).await?;
+            let plan_file = match apply {
+                Some(path) => Some(read_plan(path)?),
+                None => None,
+            };
+            let v = verify(state, org, username, code).await?;
+            let connector = connector(state).await?;
+            let session = connector.session(&v.ctx).await?;
+            match plan_file {
+                None => {
+                    let p = reconcile::preview(
+                        &state.db,
+                        org,
+                        &state.cipher,
+                        &connector.client(),
+                        &session,
+                        g.id,
+                        now,
+                    )
+                    .await?;
+                    if *json {
+                        outln!("{}", serde_json::to_string_pretty(&p)?);
+                    } else {
+                        print_reconcile(&p)?;
+                    }
+                }
+                Some(file) => {
+                    if file.group_id != g.id {
+                        anyhow::bail!(
+                            "The plan file is for group {}, not \u{201c}{}\u{201d} (id {}). Use the plan of this group.",
+                            file.group_id, g.name, g.id
+                        );
+                    }
+                    let current = reconcile::current(&state.db, org, g.id).await?.ok_or_else(|| {
+                        anyhow::anyhow!("There is no preview for \u{201c}{}\u{201d}: run `structuregram xpm reconcile --group {} --preview --json > plan.json` first.", g.name, g.id)
+                    })?;
+                    let known: std::collections::HashSet<&str> =
+                        current.items.iter().map(|i| i.id.as_str()).collect();
+                    for item in &file.items {
+                        if !known.contains(item.id.as_str()) {
+                            eprintln!(
+                                "Not applied: {} is not in the current preview (the difference is gone or changed). Preview again to see it.",
+                                item.id
+                            );
+                            continue;
+                        }
+                        reconcile::decide(
+                            &state.db,
+                            org,
+                            g.id,
+                            &item.id,
+                            item.decision.clone(),
+                            now,
+                        )
+                        .await
+                        .map_err(|e| anyhow::anyhow!("Item {}: {e}", item.id))?;
+                    }
+                    let report = reconcile::apply(
+                        &state.db,
+                        org,
+                        &state.cipher,
+                        &connector.client(),
+                        &session,
+                        g.id,
+                        &reconcile::ApplyControl::default(),
+                        now,
+                    )
+                    .await?;
+                    if *json {
+                        outln!("{}", serde_json::to_string_pretty(&report)?);
+                    } else {
+                        for r in &report.results {
+                            outln!(
+                                "{:<9} {:<24} {}{}",
+                                format!("{:?}", r.outcome),
+                                r.item_id,
+                                r.subject,
+                                r.message
+                                    .as_deref()
+                                    .map(|m| format!(": {m}"))
+                                    .unwrap_or_default()
+                            );
+                        }
+                        let c = &report.counts;
+                        eprintln!(
+                            "Applied {}, ignored {}, deferred {}, blocked {}, failed {}. {} XPM calls. Preview again to check.",
+                            c.applied, c.ignored, c.deferred, c.blocked, c.failed, report.calls
+                        );
+                    }
+                    for id in &report.not_in_preview {
+                        eprintln!("Not applied: {id} changed since the preview; preview again.");
+                    }
+                    if report.counts.failed + report.counts.blocked > 0 {
+                        anyhow::bail!(
+                            "{} item(s) failed and {} were blocked; the others were applied.",
+                            report.counts.failed,
+                            report.counts.blocked
+                        );
+                    }
+                }
+            }
+        }
         XpmCommand::Unlink {
             group,
             username,
@@ -564,6 +699,70 @@ fn read_decisions(path: &std::path::Path) -> anyhow::Result<Vec<DecisionEntry>> 
             path.display()
         )
     })
+}
+
+/// A reconciliation plan file: the `--preview --json` output; only the group, the item ids and
+/// their decisions are read.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanFile {
+    group_id: i32,
+    items: Vec<PlanFileItem>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct PlanFileItem {
+    id: String,
+    #[serde(default)]
+    decision: Option<reconcile::ReconcileDecision>,
+}
+
+fn read_plan(path: &std::path::Path) -> anyhow::Result<PlanFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "Cannot read the plan file {}: {e}. Check the path.",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "The plan file {} is not a reconciliation plan (the output of `xpm reconcile --preview --json`, with decisions edited): {e}.",
+            path.display()
+        )
+    })
+}
+
+/// The human-readable preview: one line per difference, then the summary and caveats.
+fn print_reconcile(p: &reconcile::ReconcilePreview) -> anyhow::Result<()> {
+    for i in &p.items {
+        outln!(
+            "{:<10} {:<22} {:<28} {} [{}]",
+            format!("{:?}", i.status),
+            format!("{:?}", i.diff_type),
+            i.id,
+            i.subject,
+            i.effective
+                .map(|a| format!("{a:?}"))
+                .unwrap_or_else(|| "undecided".into())
+        );
+    }
+    let s = &p.summary;
+    eprintln!(
+        "{} difference(s): {} ready, {} need your input, {} waiting. {}",
+        s.total,
+        s.ready,
+        s.needs_input,
+        s.waiting,
+        if s.ready_to_apply {
+            "Ready to apply."
+        } else {
+            "Decide the rest in the --json plan, then --apply it."
+        }
+    );
+    for c in &s.caveats {
+        eprintln!("{c}");
+    }
+    Ok(())
 }
 
 /// The human-readable pull report: what changed, what it cost, what is left to review.

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test file uses its own subset.
 
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
 /// A data folder for the binary, and whether to open it as the demo (`--demo`).
@@ -80,4 +81,65 @@ pub fn enrolled_user(dir: &DataDir) -> Vec<String> {
     let codes: Vec<String> = codes.lines().map(str::to_owned).collect();
     assert_eq!(codes.len(), 10, "ten recovery codes: {codes:?}");
     codes
+}
+
+/// Starts the simulator, points the data folder's Xero settings at it, connects through the
+/// loopback (the "browser" follows the auto-approving redirect) and links the XPM group
+/// `xpm_group` as a new group (shared by the pull and reconcile CLI tests). Keep the runtime alive as long as the simulator is used.
+pub fn connected_and_linked(
+    dir: &DataDir,
+    codes: &mut impl Iterator<Item = String>,
+    xpm_group: &str,
+) -> (tokio::runtime::Runtime, xpm_sim::SimServer) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(xpm_sim::start(xpm_sim::SimConfig::for_tests()))
+        .unwrap();
+    ok(
+        dir,
+        &[
+            "xero",
+            "settings",
+            "--client-id",
+            xpm_sim::DEFAULT_CLIENT_ID,
+            "--base",
+            &sim.urls.base,
+        ],
+    );
+    let code = codes.next().unwrap();
+    let mut connect = command(
+        dir,
+        &["xero", "connect", "--username", "ana", "--code", &code],
+    )
+    .spawn()
+    .unwrap();
+    drop(connect.stdin.take());
+    let mut stdout = BufReader::new(connect.stdout.take().unwrap());
+    let mut url = String::new();
+    stdout.read_line(&mut url).unwrap();
+    rt.block_on(async { reqwest::get(url.trim()).await?.text().await })
+        .unwrap();
+    let out = connect.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "connect succeeds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = codes.next().unwrap();
+    ok(
+        dir,
+        &[
+            "xpm",
+            "link",
+            "--xpm-group",
+            xpm_group,
+            "--new",
+            "--username",
+            "ana",
+            "--code",
+            &code,
+        ],
+    );
+
+    (rt, sim)
 }

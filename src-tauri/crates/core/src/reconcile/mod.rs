@@ -58,7 +58,7 @@ pub use types::*;
 
 use crate::db::OrgId;
 use crate::error::{Error, Result};
-use crate::model::{EntityKind, RelationshipKind, TrustType};
+use crate::model::{EntityKind, EntityStatus, RelationshipKind, TrustType};
 use crate::pull::{self, Fact, Incoming};
 use crate::push::{self, ItemOutcome, PushControl, PushPhase, Pusher};
 use crate::schema::{
@@ -223,9 +223,13 @@ fn field_diffs(
         None => (None, None),
     };
     let xpm_kind = resolve(rules, c);
+    let same_name = !changes.iter().any(|ch| ch.field == "Name");
     changes
         .into_iter()
         .filter(|ch| match ch.field.as_str() {
+            // XPM without a first/last name leaves the split to the full name, which is how a
+            // pull derives them: not a difference while the full names agree.
+            "FirstName" | "LastName" => !(same_name && ch.from.is_none()),
             // Phone numbers compare by their digits, identifiers too (product-spec §8.12).
             "Phone" | "BusinessNumber" | "CompanyNumber" => digits(&ch.from) != digits(&ch.to),
             _ => true,
@@ -447,8 +451,12 @@ async fn build(
     for e in &scope_entities {
         let Some(m) = maps.get(&e.id) else { continue };
         let gone = match clients.get(&m.xpm_uuid) {
+            // Archived in XPM while still active here (an archived client imported as archived
+            // is not stale), and no longer in the group.
             Some(Some(c)) => {
-                c.is_archived.value() == Some(&true) && !member_set.contains(&m.xpm_uuid)
+                c.is_archived.value() == Some(&true)
+                    && e.status != EntityStatus::Archived
+                    && !member_set.contains(&m.xpm_uuid)
             }
             _ => true,
         };
@@ -1515,7 +1523,13 @@ impl Applier<'_> {
                 Err(e) => return Err(e),
             }
             // What XPM shows now is the new last-synced state.
-            if let Some(map) = self.map_of(eid).await? {
+            let map = xpm_client_map::Entity::find()
+                .filter(xpm_client_map::Column::OrganisationId.eq(self.org.0))
+                .filter(xpm_client_map::Column::TenantId.eq(&self.tenant))
+                .filter(xpm_client_map::Column::EntityId.eq(eid))
+                .one(&txn)
+                .await?;
+            if let Some(map) = map {
                 let previous = map.xpm_values.clone();
                 let mut active = map.into_active_model();
                 active.xpm_values = Set(Some(push::values_json(c, previous.as_deref())));
