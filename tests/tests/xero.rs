@@ -159,6 +159,61 @@ async fn choose(app: &AppSession, css: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Chooses the action starting with `option` in the first reconciliation item matching the XPath
+/// `item`, unless it is chosen already. Items re-render as decisions land, so the input is
+/// looked up afresh on each of up to three tries.
+async fn pick_action(app: &AppSession, item: &str, option: &str) -> Result<()> {
+    let mut last = None;
+    for _ in 0..3 {
+        let attempt = async {
+            let input = app
+                .client
+                .find(fantoccini::Locator::XPath(&format!(
+                    "({item})[1]//input[@data-testid='reconcile-action']"
+                )))
+                .await?;
+            if input
+                .prop("value")
+                .await?
+                .unwrap_or_default()
+                .starts_with(option)
+            {
+                return Ok(());
+            }
+            app.click(&input).await?;
+            let picked = app
+                .client
+                .execute(
+                    "const input = arguments[0];
+                     const list = document.getElementById(input.getAttribute('aria-controls'));
+                     const option = list && Array.from(list.querySelectorAll('[role=option]'))
+                       .find(o => o.innerText.trim().startsWith(arguments[1]));
+                     if (option) option.click();
+                     return !!option;",
+                    vec![serde_json::to_value(&input)?, option.into()],
+                )
+                .await?;
+            ensure!(
+                picked == serde_json::Value::Bool(true),
+                "{option} is offered"
+            );
+            Ok(())
+        }
+        .await;
+        match attempt {
+            Ok(()) => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                return Ok(());
+            }
+            Err(e) => {
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("no attempt")))
+}
+
 /// Signs in on the simulator's consent page (already open in the window) and allows access.
 async fn consent(app: &AppSession) -> Result<()> {
     app.wait_for("#simulator-banner", 30)
@@ -667,6 +722,8 @@ async fn walk(app: &AppSession) -> Result<String> {
     );
     app.click_css("[data-testid=reconcile-helper-acceptRecommendations]")
         .await?;
+    // Each decision re-renders its item: give the helper's answer a moment to land.
+    tokio::time::sleep(Duration::from_millis(800)).await;
     // The ABN: XPM's value.
     let abn = app
         .client
@@ -676,58 +733,30 @@ async fn walk(app: &AppSession) -> Result<String> {
         .await
         .context("the ABN's XPM value to choose")?;
     app.click(&abn).await?;
-    // The start date: StructureGram's value.
-    let appointment = app
-        .client
-        .find(fantoccini::Locator::XPath(
-            "//*[@data-testid='reconcile-item'][.//*[@data-testid='reconcile-item-subject'][contains(., '(Appointor)')]]//input[@data-testid='reconcile-action']",
-        ))
-        .await
-        .context("the appointment's action")?;
-    let current = appointment.prop("value").await?.unwrap_or_default();
-    if !current.starts_with("Use StructureGram") {
-        app.click(&appointment).await?;
-        let picked = app
-            .client
-            .execute(
-                "const input = arguments[0];
-                 const list = document.getElementById(input.getAttribute('aria-controls'));
-                 const option = list && Array.from(list.querySelectorAll('[role=option]'))
-                   .find(o => o.innerText.trim().startsWith(\"Use StructureGram's values\"));
-                 if (option) option.click();
-                 return !!option;",
-                vec![serde_json::to_value(&appointment)?],
-            )
-            .await?;
-        ensure!(
-            picked == serde_json::Value::Bool(true),
-            "Use StructureGram's values is offered"
-        );
-    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The start date: StructureGram's value (the recommendation when only this side changed).
+    pick_action(
+        app,
+        "//*[@data-testid='reconcile-item'][.//*[@data-testid='reconcile-item-subject'][contains(., '(Appointor)')]]",
+        "Use StructureGram's values",
+    )
+    .await?;
     // A client whose business structure maps to no type: a discretionary trust.
-    let unknown = app
-        .client
-        .find_all(fantoccini::Locator::XPath(
-            "//*[@data-testid='reconcile-item'][.//*[@data-testid='reconcile-item-status'][contains(translate(., 'NEDSYOURIPT', 'nedsyouript'), 'needs your input')]]//input[@data-testid='reconcile-action']",
-        ))
-        .await?;
-    for action in unknown {
-        app.click(&action).await?;
-        app.client
-            .execute(
-                "const input = arguments[0];
-                 const list = document.getElementById(input.getAttribute('aria-controls'));
-                 const option = list && Array.from(list.querySelectorAll('[role=option]'))
-                   .find(o => o.innerText.trim().startsWith('Choose the entity type'));
-                 if (option) option.click();
-                 return !!option;",
-                vec![serde_json::to_value(&action)?],
-            )
-            .await?;
+    for _ in 0..5 {
+        let unknown = "//*[@data-testid='reconcile-item'][.//*[@data-testid='reconcile-item-type'][contains(translate(., 'ENTITYPUNKOW', 'entitypunkow'), 'entity type unknown')]][.//*[@data-testid='reconcile-item-status'][contains(translate(., 'NEDSYOURIPT', 'nedsyouript'), 'needs your input')]]";
+        if app
+            .client
+            .find_all(fantoccini::Locator::XPath(unknown))
+            .await?
+            .is_empty()
+        {
+            break;
+        }
+        pick_action(app, unknown, "Choose the entity type").await?;
         choose(app, "[data-testid=reconcile-kind]", "Trust").await?;
         choose(app, "[data-testid=reconcile-trust-type]", "Discretionary").await?;
         app.click_css("[data-testid=reconcile-set-type]").await?;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {

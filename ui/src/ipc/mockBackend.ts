@@ -1808,6 +1808,13 @@ export class MockBackend implements Backend {
         };
       });
       this.reconciled.set(groupId, done);
+      // As core does: the plan keeps only what was not applied.
+      this.reconcilePlan(
+        groupId,
+        plan.items.filter((i) => !done.has(i.id)),
+        this.savedDecisions(groupId),
+        plan.generatedAt,
+      );
       const applied = results.filter((r) => r.outcome === "applied").length;
       return {
         groupId,

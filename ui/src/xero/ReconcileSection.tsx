@@ -406,6 +406,9 @@ export function ReconcileSection({ groupId }: { groupId: number }) {
         return await backend.xpmReconcileApply(groupId, setProgress);
       } finally {
         setProgress(null);
+        // What is left of the plan (applied items are gone) is read before the buttons come
+        // back, so a new preview cannot be overtaken by this older answer.
+        await qc.invalidateQueries({ queryKey: key });
         void invalidate.pulled(qc);
       }
     },

@@ -71,6 +71,8 @@ describe("reconciling a linked group", () => {
     );
     const first = (await backend.listEntities(group.id)).find((e) => e.abn === "51 824 753 556");
     expect(first).toBeDefined();
+    // The applied differences are gone from the plan shown under the results.
+    expect(await screen.findByTestId("reconcile-no-differences")).toBeInTheDocument();
 
     await userEvent.click(screen.getByTestId("reconcile-preview"));
     expect(await screen.findByTestId("reconcile-no-differences")).toHaveTextContent(

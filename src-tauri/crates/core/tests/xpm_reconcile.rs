@@ -1040,6 +1040,18 @@ async fn a_linked_never_pulled_fixture_group_reconciles_to_nothing_after_one_dec
     .await
     .unwrap();
     assert_eq!(r.counts.failed + r.counts.blocked, 0, "{:#?}", r.results);
+    // Reopening the review (no XPM call) shows only what was not applied, not the differences
+    // just settled.
+    let left = reconcile::current(&db, org, group).await.unwrap().unwrap();
+    let not_applied: Vec<&str> = r
+        .results
+        .iter()
+        .filter(|res| res.outcome != reconcile::ApplyOutcome::Applied)
+        .map(|res| res.item_id.as_str())
+        .collect();
+    let left_ids: Vec<&str> = left.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(left_ids, not_applied, "{:#?}", left.items);
+    assert_eq!(left.summary.total as usize, not_applied.len());
     let p = reconcile::preview(&db, org, &cipher, &x.client, &x.session, group, now)
         .await
         .unwrap();

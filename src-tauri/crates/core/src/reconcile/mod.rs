@@ -1115,6 +1115,37 @@ pub async fn current(
     Ok(Some(p))
 }
 
+/// Takes the applied items out of the stored plan, so the review reopens ([`current`]) on what
+/// is left (ignored, deferred, blocked, failed) rather than on differences that are gone.
+async fn forget_applied(
+    db: &DatabaseConnection,
+    org: OrgId,
+    group_id: i32,
+    applied: &[(String, Option<ReconcileDecision>)],
+) -> Result<()> {
+    if applied.is_empty() {
+        return Ok(());
+    }
+    let Some(row) = reconcile_plan::Entity::find()
+        .filter(reconcile_plan::Column::OrganisationId.eq(org.0))
+        .filter(reconcile_plan::Column::GroupId.eq(group_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Ok(mut plan) = serde_json::from_str::<ReconcilePreview>(&row.items) else {
+        return Ok(());
+    };
+    let gone: HashSet<&str> = applied.iter().map(|(id, _)| id.as_str()).collect();
+    plan.items.retain(|i| !gone.contains(i.id.as_str()));
+    plan.summary = summarise(&plan.items);
+    let mut active = row.into_active_model();
+    active.items = Set(serde_json::to_string(&plan).expect("preview serialises"));
+    active.update(db).await?;
+    Ok(())
+}
+
 async fn plan_or_refuse(
     db: &DatabaseConnection,
     org: OrgId,
@@ -2056,6 +2087,7 @@ pub async fn apply(
         .map(|r| (r.item_id.clone(), None))
         .collect();
     store(db, org, group_id, &applied, now).await?;
+    forget_applied(db, org, group_id, &applied).await?;
     let mut counts = ApplyCounts::default();
     for r in &results {
         match r.outcome {
