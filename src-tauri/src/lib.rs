@@ -165,6 +165,7 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
         .manage(state)
         .manage(xero)
         .manage(push::PushJobs::default())
+        .manage(reconcile::ReconcileJobs::default())
         .manage(sync::SyncState::default())
         .setup(|app| {
             use tauri_plugin_deep_link::DeepLinkExt;

@@ -8,7 +8,8 @@
 //! [`secrets::SecretStore`] trait (the shell's Stronghold vault), never in the database; and the
 //! XPM sync services — [`discovery`] of XPM client groups, one-to-one group [`links`], the
 //! [`pull`] of a linked group with its [`review`] items and business-structure [`structures`]
-//! rules, the [`push`] of a linked group (or one entity) back to XPM in five phases, and the
+//! rules, the [`push`] of a linked group (or one entity) back to XPM in five phases, the
+//! [`reconcile`] of a linked group with live XPM (item by item, on decisions), and the
 //! [`runs`] history — which call XPM through the `xpm` crate's client and never
 //! see tokens; and the organisation's Xero connection ([`xero`]: OAuth, tenant, tokens, test,
 //! disconnect). The

@@ -858,6 +858,24 @@ pub(crate) struct Scope {
     pub(crate) relationships: Vec<relationship::Model>,
 }
 
+impl Scope {
+    /// The linked XPM group's id, refusing a link in another practice than `session`'s.
+    pub(crate) fn xpm_group(&self, session: &xpm::Session) -> Result<Uuid> {
+        if self.link.tenant_id != session.tenant.as_str() {
+            return Err(Error::Validation(format!(
+                "The group \u{201c}{}\u{201d} is linked to a group in another XPM practice than the one connected. Connect that practice, or unlink the group.",
+                self.group.name
+            )));
+        }
+        self.link.xpm_uuid.parse().map_err(|_| {
+            Error::Validation(format!(
+                "The link holds an invalid XPM group id ({}).",
+                self.link.xpm_uuid
+            ))
+        })
+    }
+}
+
 pub(crate) async fn scope(db: &DatabaseConnection, org: OrgId, group_id: i32) -> Result<Scope> {
     let group = groups::get(db, org, group_id).await?;
     let link = xpm_group_link::Entity::find()
@@ -1330,19 +1348,7 @@ pub async fn push(
 ) -> Result<PushReport> {
     let expected = plan(db, org, cipher, group_id, options).await?;
     let s = scope(db, org, group_id).await?;
-    let tenant = session.tenant.as_str().to_owned();
-    if s.link.tenant_id != tenant {
-        return Err(Error::Validation(format!(
-            "The group \u{201c}{}\u{201d} is linked to a group in another XPM practice than the one connected. Connect that practice, or unlink the group.",
-            s.group.name
-        )));
-    }
-    let group_uuid: Uuid = s.link.xpm_uuid.parse().map_err(|_| {
-        Error::Validation(format!(
-            "The link holds an invalid XPM group id ({}).",
-            s.link.xpm_uuid
-        ))
-    })?;
+    let group_uuid = s.xpm_group(session)?;
     let mut p = Pusher::start(
         db,
         org,

@@ -352,18 +352,7 @@ async fn build(
 ) -> Result<Built> {
     let s = push::scope(db, org, group_id).await?;
     let tenant = session.tenant.as_str().to_owned();
-    if s.link.tenant_id != tenant {
-        return Err(Error::Validation(format!(
-            "The group \u{201c}{}\u{201d} is linked to a group in another XPM practice than the one connected. Connect that practice, or unlink the group.",
-            s.group.name
-        )));
-    }
-    let group_uuid: Uuid = s.link.xpm_uuid.parse().map_err(|_| {
-        Error::Validation(format!(
-            "The link holds an invalid XPM group id ({}).",
-            s.link.xpm_uuid
-        ))
-    })?;
+    let group_uuid = s.xpm_group(session)?;
     let rules = structures::load_rules(db, org).await?;
     let maps = push::client_maps(db, org, &tenant).await?;
     let mut by_uuid: BTreeMap<String, Vec<i32>> = BTreeMap::new();

@@ -8,7 +8,7 @@ use ts_rs::TS;
 use crate::model::{EntityKind, RelationshipKind, TrustType};
 use crate::review::DuplicateCandidate;
 
-/// The twelve difference types of product-spec §8.12 (the [PROPOSED] table), serialised with
+/// The twelve difference types of product-spec §8.12 (the \[PROPOSED\] table), serialised with
 /// the table's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -74,7 +74,7 @@ impl DiffType {
     }
 }
 
-/// What to do with one difference (product-spec §8.12's [PROPOSED] action table).
+/// What to do with one difference (product-spec §8.12's \[PROPOSED\] action table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
@@ -332,7 +332,7 @@ pub enum Helper {
     PreferSg,
 }
 
-/// The apply phases, in order (product-spec §8.12 [PROPOSED]).
+/// The apply phases, in order (product-spec §8.12 \[PROPOSED\]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
