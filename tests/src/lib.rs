@@ -64,13 +64,21 @@ impl AppSession {
     /// If no X display is available, `tauri-driver` is missing, or the session does not start
     /// within 90 s.
     pub async fn launch(args: &[&str]) -> Result<Self> {
+        Self::launch_binary(&app_binary()?, args).await
+    }
+
+    /// Launches the binary at `app` (for instance the one a package installed) with `args`
+    /// through a fresh `tauri-driver`.
+    ///
+    /// # Errors
+    /// As for [`AppSession::launch`].
+    pub async fn launch_binary(app: &std::path::Path, args: &[&str]) -> Result<Self> {
         if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
             bail!(
                 "no display: run end-to-end tests under an X server, e.g. `xvfb-run -a cargo test`"
             );
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let app = app_binary()?;
         let port = free_port()?;
         let native_port = free_port()?;
         let mut command = tokio::process::Command::new("tauri-driver");
