@@ -806,9 +806,8 @@ fn describe_call_error(e: &xpm::Error) -> String {
         xpm::Error::Forbidden { .. } => "XPM refused access to the practice (the practice or the scope is no longer authorised).".to_owned(),
         xpm::Error::RateLimited { .. } => "XPM's rate limit was reached. Try again in a minute.".to_owned(),
         xpm::Error::Api { description } => format!("XPM answered with an error: {description}"),
-        xpm::Error::Timeout | xpm::Error::Transport(_) | xpm::Error::Server { .. } => {
-            "Xero could not be reached or did not answer. Check this computer's internet connection and try again.".to_owned()
-        }
+        xpm::Error::Timeout | xpm::Error::Transport(_) => super::UNREACHABLE_MESSAGE.to_owned(),
+        xpm::Error::Server { status } => crate::error::server_trouble(*status),
         other => format!("The test call failed: {other}"),
     }
 }
