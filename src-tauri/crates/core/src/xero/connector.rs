@@ -628,7 +628,8 @@ impl Connector {
     ///
     /// # Errors
     /// The gate's errors and [`Connector::session`]'s; a failed call is not an error but
-    /// [`TestOutcome::Failed`] with the guide's three checks.
+    /// [`TestOutcome::Failed`] with the guide's three checks — or none when Xero could not be
+    /// reached at all, where they would mislead (the message says to check the connection).
     pub async fn test(
         &self,
         ctx: &XeroContext,
@@ -653,9 +654,14 @@ impl Connector {
             },
             Err(e) => {
                 tracing::warn!(error = %e, "Xero test call failed");
+                let checks = if matches!(e, xpm::Error::Timeout | xpm::Error::Transport(_)) {
+                    Vec::new()
+                } else {
+                    TEST_CHECKS.iter().map(|s| (*s).to_owned()).collect()
+                };
                 TestOutcome::Failed {
                     message: describe_call_error(&e),
-                    checks: TEST_CHECKS.iter().map(|s| (*s).to_owned()).collect(),
+                    checks,
                 }
             }
         })

@@ -189,7 +189,8 @@ pub enum TestOutcome {
     Failed {
         /// What went wrong, for the user.
         message: String,
-        /// The three things to check (product-spec §8.1 prerequisites).
+        /// The three things to check (product-spec §8.1 prerequisites); empty when Xero could
+        /// not be reached, where only the internet connection is worth checking.
         checks: Vec<String>,
     },
 }
