@@ -40,6 +40,27 @@ pub fn app_binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// The code an authenticator app shows for `manual_key` (base32, as the window and `mfa enrol`
+/// show it) at `unix_secs`, with core::mfa's parameters (RFC 6238: HMAC-SHA1, 6 digits,
+/// 30-second step).
+///
+/// # Errors
+/// When the key is not base32 or too short for a TOTP secret.
+pub fn totp_code(manual_key: &str, account: &str, unix_secs: u64) -> Result<String> {
+    let secret = totp_rs::Secret::try_from_base32(manual_key.trim())
+        .map_err(|e| anyhow::anyhow!("the manual key is not base32: {e}"))?;
+    let totp = totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_skew(1)
+        .with_secret(secret.as_bytes().to_vec())
+        .with_account_name(account.to_owned())
+        .build()
+        .map_err(|e| anyhow::anyhow!("building the TOTP: {e}"))?;
+    Ok(totp.generate(unix_secs).to_string())
+}
+
 /// Where screenshots go: `tests/screenshots/` in the repository.
 pub fn screenshot_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots")

@@ -18,9 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, ensure, Context, Result};
 use fantoccini::Locator;
-use structuregram_e2e::{app_binary, AppSession};
+use structuregram_e2e::{app_binary, totp_code, AppSession};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use totp_rs::{Algorithm, Builder, Secret};
 
 const USERNAME: &str = "ana";
 const PASSWORD: &str = "correct horse battery";
@@ -60,22 +59,10 @@ fn cli_command(data: &Path, args: &[&str]) -> Result<tokio::process::Command> {
     Ok(command)
 }
 
-/// The code an authenticator app shows for `manual_key` now (RFC 6238: HMAC-SHA1, 6 digits,
-/// 30-second step, as core::mfa).
+/// The code an authenticator app shows for `manual_key` now.
 fn code_now(manual_key: &str) -> Result<String> {
-    let secret = Secret::try_from_base32(manual_key.trim())
-        .map_err(|e| anyhow::anyhow!("the manual key is not base32: {e}"))?;
-    let totp = Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_skew(1)
-        .with_secret(secret.as_bytes().to_vec())
-        .with_account_name(USERNAME.to_owned())
-        .build()
-        .map_err(|e| anyhow::anyhow!("building the TOTP: {e}"))?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    Ok(totp.generate(now).to_string())
+    totp_code(manual_key, USERNAME, now)
 }
 
 /// What the headless preparation leaves: the pulled group's member names (sorted) and the
