@@ -110,7 +110,7 @@ impl Error {
 /// What a 5xx from Xero or XPM means to the user: Xero was reached but failed, so waiting helps
 /// and the internet connection is not the problem.
 pub(crate) fn server_trouble(status: u16) -> String {
-    format!("Xero had a problem answering (HTTP {status}). Try again in a few minutes; your StructureGram data is unaffected.")
+    format!("Xero had a problem answering (HTTP {status}). Wait a few minutes and try again; your StructureGram data is unaffected.")
 }
 
 /// Shorthand for results of core operations.
@@ -150,8 +150,8 @@ mod tests {
             Error::xpm("Pulling from XPM", xpm::Error::Server { status: 503 }).to_string();
         assert_eq!(
             message,
-            "Pulling from XPM failed: Xero had a problem answering (HTTP 503). Try again in a few \
-             minutes; your StructureGram data is unaffected."
+            "Pulling from XPM failed: Xero had a problem answering (HTTP 503). Wait a few \
+             minutes and try again; your StructureGram data is unaffected."
         );
         assert!(!message.contains("internet"));
     }
