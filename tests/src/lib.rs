@@ -40,6 +40,27 @@ pub fn app_binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// The code an authenticator app shows for `manual_key` (base32, as the window and `mfa enrol`
+/// show it) at `unix_secs`, with core::mfa's parameters (RFC 6238: HMAC-SHA1, 6 digits,
+/// 30-second step).
+///
+/// # Errors
+/// When the key is not base32 or too short for a TOTP secret.
+pub fn totp_code(manual_key: &str, account: &str, unix_secs: u64) -> Result<String> {
+    let secret = totp_rs::Secret::try_from_base32(manual_key.trim())
+        .map_err(|e| anyhow::anyhow!("the manual key is not base32: {e}"))?;
+    let totp = totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_skew(1)
+        .with_secret(secret.as_bytes().to_vec())
+        .with_account_name(account.to_owned())
+        .build()
+        .map_err(|e| anyhow::anyhow!("building the TOTP: {e}"))?;
+    Ok(totp.generate(unix_secs).to_string())
+}
+
 /// Where screenshots go: `tests/screenshots/` in the repository.
 pub fn screenshot_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots")
@@ -66,13 +87,21 @@ impl AppSession {
     /// If no X display is available, `tauri-driver` is missing, or the session does not start
     /// within 90 s.
     pub async fn launch(args: &[&str]) -> Result<Self> {
+        Self::launch_binary(&app_binary()?, args).await
+    }
+
+    /// Launches the binary at `app` (for instance the one a package installed) with `args`
+    /// through a fresh `tauri-driver`.
+    ///
+    /// # Errors
+    /// As for [`AppSession::launch`].
+    pub async fn launch_binary(app: &std::path::Path, args: &[&str]) -> Result<Self> {
         if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
             bail!(
                 "no display: run end-to-end tests under an X server, e.g. `xvfb-run -a cargo test`"
             );
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let app = app_binary()?;
         let port = free_port()?;
         let native_port = free_port()?;
         let mut command = tokio::process::Command::new("tauri-driver");

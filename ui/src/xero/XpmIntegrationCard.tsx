@@ -160,14 +160,18 @@ function TestResult({ outcome }: { outcome: TestOutcome }) {
   return (
     <Alert color="red" title="Organisation API: Failed" data-testid="xpm-test-result">
       <Text size="sm">{outcome.message}</Text>
-      <Text size="sm" mt="xs">
-        Check that:
-      </Text>
-      <List size="sm">
-        {outcome.checks.map((c) => (
-          <List.Item key={c}>{c}</List.Item>
-        ))}
-      </List>
+      {outcome.checks.length > 0 && (
+        <>
+          <Text size="sm" mt="xs">
+            Check that:
+          </Text>
+          <List size="sm">
+            {outcome.checks.map((c) => (
+              <List.Item key={c}>{c}</List.Item>
+            ))}
+          </List>
+        </>
+      )}
     </Alert>
   );
 }

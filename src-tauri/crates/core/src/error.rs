@@ -89,9 +89,12 @@ impl Error {
             xpm::Error::Api { description } => {
                 format!("XPM refused the request (\u{201c}{description}\u{201d}). Check the group in XPM and try again.")
             }
-            xpm::Error::Timeout | xpm::Error::Transport(_) | xpm::Error::Server { .. } => {
-                format!("XPM could not be reached ({source}). Check the internet connection and try again.")
+            // The cause (refused, DNS, TLS…) stays in `source` for the log: the user can act only
+            // on "offline".
+            xpm::Error::Timeout | xpm::Error::Transport(_) => {
+                crate::xero::UNREACHABLE_MESSAGE.to_owned()
             }
+            xpm::Error::Server { status } => server_trouble(*status),
             xpm::Error::MalformedResponse { detail } => format!(
                 "XPM sent a response StructureGram could not read ({detail}). Try again; if it keeps happening, report it."
             ),
@@ -104,5 +107,52 @@ impl Error {
     }
 }
 
+/// What a 5xx from Xero or XPM means to the user: Xero was reached but failed, so waiting helps
+/// and the internet connection is not the problem.
+pub(crate) fn server_trouble(status: u16) -> String {
+    format!("Xero had a problem answering (HTTP {status}). Wait a few minutes and try again; your StructureGram data is unaffected.")
+}
+
 /// Shorthand for results of core operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Offline, every XPM action (pull, push, Import Groups refresh) says the same plain thing:
+    /// what was being done, that Xero cannot be reached, what to do, and that the local data is
+    /// safe — never reqwest's chain of causes.
+    #[test]
+    fn an_unreachable_xero_reads_as_offline_not_as_a_transport_error() {
+        let refused = xpm::Error::Transport(
+            "error sending request for url (http://127.0.0.1:9/practicemanager/3.1/clientgroup.api/list): \
+             client error (Connect): tcp connect error: Connection refused (os error 111)"
+                .to_owned(),
+        );
+        let message = Error::xpm("Pulling from XPM", refused).to_string();
+        assert_eq!(
+            message,
+            "Pulling from XPM failed: Can't reach Xero. Check your internet connection and try \
+             again; your StructureGram data is unaffected."
+        );
+        assert_eq!(
+            Error::xpm("Refreshing the XPM group list", xpm::Error::Timeout).to_string(),
+            "Refreshing the XPM group list failed: Can't reach Xero. Check your internet \
+             connection and try again; your StructureGram data is unaffected."
+        );
+    }
+
+    /// A 5xx means Xero answered: the message says Xero had a problem, not to check the network.
+    #[test]
+    fn a_server_error_says_xero_had_a_problem() {
+        let message =
+            Error::xpm("Pulling from XPM", xpm::Error::Server { status: 503 }).to_string();
+        assert_eq!(
+            message,
+            "Pulling from XPM failed: Xero had a problem answering (HTTP 503). Wait a few \
+             minutes and try again; your StructureGram data is unaffected."
+        );
+        assert!(!message.contains("internet"));
+    }
+}

@@ -17,6 +17,7 @@ clientGroups: number, } | { "result": "failed",
  */
 message: string, 
 /**
- * The three things to check (product-spec §8.1 prerequisites).
+ * The three things to check (product-spec §8.1 prerequisites); empty when Xero could
+ * not be reached, where only the internet connection is worth checking.
  */
 checks: Array<string>, };

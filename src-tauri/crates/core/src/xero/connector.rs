@@ -628,7 +628,8 @@ impl Connector {
     ///
     /// # Errors
     /// The gate's errors and [`Connector::session`]'s; a failed call is not an error but
-    /// [`TestOutcome::Failed`] with the guide's three checks.
+    /// [`TestOutcome::Failed`] with the guide's three checks — or none when Xero could not be
+    /// reached at all, where they would mislead (the message says to check the connection).
     pub async fn test(
         &self,
         ctx: &XeroContext,
@@ -653,9 +654,14 @@ impl Connector {
             },
             Err(e) => {
                 tracing::warn!(error = %e, "Xero test call failed");
+                let checks = if matches!(e, xpm::Error::Timeout | xpm::Error::Transport(_)) {
+                    Vec::new()
+                } else {
+                    TEST_CHECKS.iter().map(|s| (*s).to_owned()).collect()
+                };
                 TestOutcome::Failed {
                     message: describe_call_error(&e),
-                    checks: TEST_CHECKS.iter().map(|s| (*s).to_owned()).collect(),
+                    checks,
                 }
             }
         })
@@ -806,9 +812,8 @@ fn describe_call_error(e: &xpm::Error) -> String {
         xpm::Error::Forbidden { .. } => "XPM refused access to the practice (the practice or the scope is no longer authorised).".to_owned(),
         xpm::Error::RateLimited { .. } => "XPM's rate limit was reached. Try again in a minute.".to_owned(),
         xpm::Error::Api { description } => format!("XPM answered with an error: {description}"),
-        xpm::Error::Timeout | xpm::Error::Transport(_) | xpm::Error::Server { .. } => {
-            "Xero could not be reached or did not answer. Check this computer's internet connection and try again.".to_owned()
-        }
+        xpm::Error::Timeout | xpm::Error::Transport(_) => super::UNREACHABLE_MESSAGE.to_owned(),
+        xpm::Error::Server { status } => crate::error::server_trouble(*status),
         other => format!("The test call failed: {other}"),
     }
 }

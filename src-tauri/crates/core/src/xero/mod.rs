@@ -189,7 +189,8 @@ pub enum TestOutcome {
     Failed {
         /// What went wrong, for the user.
         message: String,
-        /// The three things to check (product-spec §8.1 prerequisites).
+        /// The three things to check (product-spec §8.1 prerequisites); empty when Xero could
+        /// not be reached, where only the internet connection is worth checking.
         checks: Vec<String>,
     },
 }
@@ -213,6 +214,12 @@ pub const TEST_CHECKS: [&str; 3] = [
     "StructureGram is open on the organisation that was connected (Account → Organisation).",
     "The Xero user who connected may authorise third-party apps (the \u{201c}Connect third-party add-ons\u{201d} privilege in XPM); if not, reconnect as a user who may.",
 ];
+
+/// What every integration action says when Xero cannot be reached at all (no network, DNS
+/// failure, connection refused, no answer in time): offline, the local data is all there and
+/// nothing was changed, so the message says so and what to do. The technical cause goes to the
+/// log only.
+pub const UNREACHABLE_MESSAGE: &str = "Can't reach Xero. Check your internet connection and try again; your StructureGram data is unaffected.";
 
 /// A Xero connection failure the user can act on. `Display` starts with the guide's words
 /// ([`XeroError::guide_words`]) and says what to do next.
@@ -257,8 +264,9 @@ pub enum XeroError {
     /// The tokens are in another user's vault (that user connected).
     #[error("Xero was connected by another user of this organisation, and only they hold its keys. Sign in as them, or reconnect to Xero as yourself on Account \u{2192} Integrations.")]
     ConnectedByAnotherUser,
-    /// Xero could not be reached or did not answer (timeouts, network, 5xx).
-    #[error("Xero could not be reached. Check this computer's internet connection and try again in a minute.")]
+    /// Xero could not be reached or did not answer (timeouts, network, 5xx) while renewing the
+    /// connection's tokens: [`UNREACHABLE_MESSAGE`].
+    #[error("{}", UNREACHABLE_MESSAGE)]
     Unavailable,
     /// No client id configured.
     #[error("Enter your Xero app's client id in the Xero settings before connecting.")]
