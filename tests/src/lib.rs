@@ -282,6 +282,40 @@ impl AppSession {
         Ok(())
     }
 
+    /// Waits up to `secs` until the text of the elements matching `css` (joined) contains every
+    /// one of `needles`; returns that text.
+    ///
+    /// # Errors
+    /// On a WebDriver failure, or with the last text seen when time runs out.
+    pub async fn wait_text(&self, css: &str, needles: &[&str], secs: u64) -> Result<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let text = self.texts(css).await?.concat();
+            if needles.iter().all(|n| text.contains(n)) {
+                return Ok(text);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("{css} did not come to say {needles:?} within {secs} s: {text:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Waits up to `secs` until no element matches `css` (a dialog closed after saving).
+    ///
+    /// # Errors
+    /// On a WebDriver failure, or when the element is still there after `secs`.
+    pub async fn wait_gone(&self, css: &str, secs: u64) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while !self.texts(css).await?.is_empty() {
+            if tokio::time::Instant::now() >= deadline {
+                bail!("{css} is still there after {secs} s");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(())
+    }
+
     /// Signs in on the sign-in page (its username may be prefilled) and waits for the app.
     ///
     /// # Errors

@@ -8,7 +8,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{ensure, Context, Result};
 use structuregram_e2e::AppSession;
-use totp_rs::{Algorithm, Builder, Secret};
 
 const USERNAME: &str = "ana";
 const PASSWORD: &str = "correct horse battery";
@@ -17,18 +16,7 @@ const ORGANISATION: &str = "Ana & Co Accountants";
 /// The code an authenticator app shows for `manual_key` at `unix_secs`, with core::mfa's
 /// parameters (RFC 6238: HMAC-SHA1, 6 digits, 30-second step).
 fn code_at(manual_key: &str, unix_secs: u64) -> Result<String> {
-    let secret = Secret::try_from_base32(manual_key.trim())
-        .map_err(|e| anyhow::anyhow!("the manual key shown is not base32: {e}"))?;
-    let totp = Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_skew(1)
-        .with_secret(secret.as_bytes().to_vec())
-        .with_account_name(USERNAME.to_owned())
-        .build()
-        .map_err(|e| anyhow::anyhow!("building the TOTP: {e}"))?;
-    Ok(totp.generate(unix_secs).to_string())
+    structuregram_e2e::totp_code(manual_key, USERNAME, unix_secs)
 }
 
 fn now_secs() -> u64 {

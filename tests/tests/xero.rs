@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{ensure, Context, Result};
 use structuregram_e2e::{AppSession, SimAdmin};
-use totp_rs::{Algorithm, Builder, Secret};
 
 const USERNAME: &str = "sam";
 const PASSWORD: &str = "correct horse battery";
@@ -25,19 +24,9 @@ const XERO_PASSWORD: &str = "demo";
 /// `{"typ":"JWT","alg":"HS256"}`, base64url-encoded (RFC 7519 §3.1).
 const JWT_HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.";
 
+/// The authenticator's code for the shown key at `unix_secs`.
 fn code_at(manual_key: &str, unix_secs: u64) -> Result<String> {
-    let secret = Secret::try_from_base32(manual_key.trim())
-        .map_err(|e| anyhow::anyhow!("the manual key shown is not base32: {e}"))?;
-    let totp = Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_skew(1)
-        .with_secret(secret.as_bytes().to_vec())
-        .with_account_name(USERNAME.to_owned())
-        .build()
-        .map_err(|e| anyhow::anyhow!("building the TOTP: {e}"))?;
-    Ok(totp.generate(unix_secs).to_string())
+    structuregram_e2e::totp_code(manual_key, USERNAME, unix_secs)
 }
 
 fn now_secs() -> u64 {
@@ -535,11 +524,9 @@ async fn walk(app: &AppSession) -> Result<String> {
     app.fill("[data-testid=entity-email]", "office@harrington.example")
         .await?;
     app.click_css("[data-testid=entity-submit]").await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !app.texts("[data-testid=entity-submit]").await?.is_empty() {
-        ensure!(tokio::time::Instant::now() < deadline, "the edit is saved");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    app.wait_gone("[data-testid=entity-submit]", 30)
+        .await
+        .context("the edit is saved")?;
     app.click_css("[data-testid=tab-xpm]").await?;
     app.click_css("[data-testid=push-preview]").await?;
     let plan = app.text_of("[data-testid=push-plan-summary]", 60).await?;
@@ -554,21 +541,13 @@ async fn walk(app: &AppSession) -> Result<String> {
     );
     app.screenshot("xero-11b-edit-preview").await?;
     app.click_css("[data-testid=push-run]").await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let report = app
-            .texts("[data-testid=push-report-summary]")
-            .await?
-            .concat();
-        if report.contains("0 clients created, 1 updated") && report.contains("0 failed") {
-            break;
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the push updates the one client: {report}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    app.wait_text(
+        "[data-testid=push-report-summary]",
+        &["0 clients created, 1 updated", "0 failed"],
+        120,
+    )
+    .await
+    .context("the push updates the one client")?;
 
     // Add a relationship here: Claire is an appointor of the testamentary trust. Preview (one
     // relationship to create), push, and the re-preview is empty.
@@ -583,18 +562,9 @@ async fn walk(app: &AppSession) -> Result<String> {
     )
     .await?;
     app.click_css("[data-testid=relationship-submit]").await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !app
-        .texts("[data-testid=relationship-submit]")
-        .await?
-        .is_empty()
-    {
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the relationship is saved"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    app.wait_gone("[data-testid=relationship-submit]", 30)
+        .await
+        .context("the relationship is saved")?;
     app.click_css("[data-testid=tab-xpm]").await?;
     app.click_css("[data-testid=push-preview]").await?;
     let plan = app.text_of("[data-testid=push-plan-summary]", 60).await?;
@@ -604,21 +574,13 @@ async fn walk(app: &AppSession) -> Result<String> {
     );
     app.screenshot("xero-11c-relationship-preview").await?;
     app.click_css("[data-testid=push-run]").await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let report = app
-            .texts("[data-testid=push-report-summary]")
-            .await?
-            .concat();
-        if report.contains("1 relationship created") && report.contains("0 failed") {
-            break;
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the push creates the one relationship: {report}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    app.wait_text(
+        "[data-testid=push-report-summary]",
+        &["1 relationship created", "0 failed"],
+        120,
+    )
+    .await
+    .context("the push creates the one relationship")?;
     app.screenshot("xero-11d-relationship-pushed").await?;
 
     // XPM really changed: the simulator holds the new email and the new relationship, once.
@@ -685,18 +647,9 @@ async fn walk(app: &AppSession) -> Result<String> {
         .await?;
     app.fill("[data-testid=rel-start]", "2024-07-01").await?;
     app.click_css("[data-testid=relationship-submit]").await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !app
-        .texts("[data-testid=relationship-submit]")
-        .await?
-        .is_empty()
-    {
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the start date is saved"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    app.wait_gone("[data-testid=relationship-submit]", 30)
+        .await
+        .context("the start date is saved")?;
     app.click_css("[data-testid=tab-xpm]").await?;
     app.click_css("[data-testid=reconcile-preview]").await?;
     let counts = app.text_of("[data-testid=reconcile-counts]", 120).await?;

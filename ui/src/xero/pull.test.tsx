@@ -1,36 +1,10 @@
-import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { MOCK_TOTP_CODE, MockBackend } from "../ipc/mockBackend";
 import { renderWithBackend } from "../test/render";
+import { chooseOption, linkedGroup } from "../test/xpm";
 import { GroupXpmTab } from "./GroupXpmTab";
 import { StructureRulesPage } from "./StructureRulesPage";
-
-/** Picks an option of a Mantine Select (its options render in a portal listbox). */
-async function choose(input: HTMLElement, option: string) {
-  fireEvent.click(input);
-  await waitFor(() => expect(input).toHaveAttribute("aria-controls"));
-  const listbox = document.getElementById(input.getAttribute("aria-controls") ?? "");
-  if (!listbox) throw new Error("the select opened no listbox");
-  fireEvent.click(within(listbox).getByRole("option", { name: option, hidden: true }));
-  await waitFor(() => expect(input).toHaveValue(option));
-}
-
-/**
- * A connected, verified mock with the demo's first group linked to an XPM group. The mock's
- * linked group holds four clients: a company, an individual (standard structures), a
- * "Discretionary Trust" (keyword match) and "Ama Osei", a "Sole Trader" (unknown: needs input).
- */
-async function linkedGroup() {
-  const backend = new MockBackend({ mfaEnrolled: true });
-  await backend.verifySession(MOCK_TOTP_CODE);
-  await backend.xeroConnect();
-  await backend.xeroWait();
-  const group = (await backend.listGroups())[0]!;
-  const xpm = (await backend.xpmCatalog({ search: null, linked: null })).rows[1]!;
-  await backend.xpmLinkExisting(xpm.xpmUuid, group.id);
-  return { backend, group };
-}
 
 function itemAbout(text: string): HTMLElement {
   const item = screen
@@ -102,9 +76,9 @@ describe("pulling a linked group", () => {
     expect(within(ama).getByTestId("review-state")).toHaveTextContent("Needs your input");
     expect(ama).toHaveTextContent('"Sole Trader" is not a standard one');
     // A trust needs its trust type before the choice can be made.
-    await choose(within(ama).getByTestId("review-kind"), "Trust");
+    await chooseOption(within(ama).getByTestId("review-kind"), "Trust");
     expect(within(ama).getByTestId("review-apply")).toBeDisabled();
-    await choose(within(ama).getByTestId("review-kind"), "Individual");
+    await chooseOption(within(ama).getByTestId("review-kind"), "Individual");
     expect(within(ama).getByTestId("review-remember")).toBeChecked();
     await userEvent.click(within(ama).getByTestId("review-apply"));
 

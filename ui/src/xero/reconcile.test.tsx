@@ -1,35 +1,10 @@
-import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { MOCK_TOTP_CODE, MOCK_USER, MockBackend } from "../ipc/mockBackend";
+import { MOCK_USER } from "../ipc/mockBackend";
 import { renderWithBackend } from "../test/render";
+import { chooseOption, linkedGroup } from "../test/xpm";
 import { ReconcileSection } from "./ReconcileSection";
-
-/** Picks an option of a Mantine Select (its options render in a portal listbox). */
-async function choose(input: HTMLElement, option: string) {
-  fireEvent.click(input);
-  await waitFor(() => expect(input).toHaveAttribute("aria-controls"));
-  const listbox = document.getElementById(input.getAttribute("aria-controls") ?? "");
-  if (!listbox) throw new Error("the select opened no listbox");
-  fireEvent.click(within(listbox).getByRole("option", { name: option, hidden: true }));
-}
-
-/**
- * A connected, verified mock with the demo's first group linked. The mock's preview of a linked
- * group has three differences: its first member's ABN changed on both sides (needs input), its
- * first relationship only here (create in XPM, recommended) and a client only in XPM, "Xavier
- * Quill" (import, recommended).
- */
-async function linkedGroup() {
-  const backend = new MockBackend({ mfaEnrolled: true });
-  await backend.verifySession(MOCK_TOTP_CODE);
-  await backend.xeroConnect();
-  await backend.xeroWait();
-  const group = (await backend.listGroups())[0]!;
-  const xpm = (await backend.xpmCatalog({ search: null, linked: null })).rows[1]!;
-  await backend.xpmLinkExisting(xpm.xpmUuid, group.id);
-  return { backend, group };
-}
 
 function itemAbout(text: string): HTMLElement {
   const item = screen
@@ -39,6 +14,9 @@ function itemAbout(text: string): HTMLElement {
   return item;
 }
 
+// The mock's preview of a linked group has three differences: its first member's ABN changed on
+// both sides (needs input), its first relationship only here (create in XPM, recommended) and a
+// client only in XPM, "Xavier Quill" (import, recommended).
 describe("reconciling a linked group", () => {
   it("previews, waits for the field decision, applies, and the new preview is empty", async () => {
     const { backend, group } = await linkedGroup();
@@ -87,7 +65,7 @@ describe("reconciling a linked group", () => {
     await screen.findByTestId("reconcile-counts");
 
     const xavier = itemAbout("Xavier Quill");
-    await choose(within(xavier).getByTestId("reconcile-action"), "Delete in XPM");
+    await chooseOption(within(xavier).getByTestId("reconcile-action"), "Delete in XPM");
     const confirm = await within(itemAbout("Xavier Quill")).findByTestId("reconcile-confirm");
     expect(confirm).toBeInTheDocument();
     // Nothing saved yet: the recommendation (import) still stands.

@@ -3,20 +3,11 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { MOCK_TOTP_CODE, MockBackend } from "../ipc/mockBackend";
 import { renderWithBackend } from "../test/render";
+import { chooseOption } from "../test/xpm";
 import { GroupXpmTab } from "./GroupXpmTab";
 import { ImportGroupsPage } from "./ImportGroupsPage";
 import { PushSection } from "./PushSection";
 import { XpmIntegrationCard } from "./XpmIntegrationCard";
-
-/** Picks an option of a Mantine Select (its options render in a portal listbox). */
-async function choose(input: HTMLElement, option: string) {
-  fireEvent.click(input);
-  await waitFor(() => expect(input).toHaveAttribute("aria-controls"));
-  const listbox = document.getElementById(input.getAttribute("aria-controls") ?? "");
-  if (!listbox) throw new Error("the select opened no listbox");
-  fireEvent.click(within(listbox).getByRole("option", { name: option, hidden: true }));
-  await waitFor(() => expect(input).toHaveValue(option));
-}
 
 /** The options a Mantine Select offers. */
 async function optionsOf(input: HTMLElement): Promise<string[]> {
@@ -88,7 +79,7 @@ describe("Import Groups", () => {
     const offered = await optionsOf(select);
     expect(offered).toContain(nguyen.name);
     expect(offered).not.toContain("Osei Holdings");
-    await choose(select, nguyen.name);
+    await chooseOption(select, nguyen.name);
     await userEvent.click(within(rows()[0]!).getByTestId("catalog-link-existing"));
     await waitFor(() =>
       expect(within(rows()[0]!).getByTestId("catalog-linked-to")).toHaveTextContent(nguyen.name),
@@ -116,7 +107,7 @@ describe("a group's XPM tab", () => {
     const backend = await connectedBackend();
     const group = (await backend.listGroups())[0]!;
     renderWithBackend(<GroupXpmTab groupId={group.id} groupName={group.name} />, backend);
-    await choose(await screen.findByTestId("group-xpm-select"), "Papadopoulos Family");
+    await chooseOption(await screen.findByTestId("group-xpm-select"), "Papadopoulos Family");
     await userEvent.click(screen.getByTestId("group-xpm-link"));
     expect(await screen.findByTestId("group-xpm-name")).toHaveTextContent("Papadopoulos Family");
 
