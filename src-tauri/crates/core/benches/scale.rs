@@ -142,8 +142,7 @@ async fn sync(
     .await?;
     let (calls1, throttled1) = served(x);
     let minutes = (x.sim.admin.now() - start).num_milliseconds() as f64 / 60_000.0;
-    let failures =
-        report.failures.len() + usize::from(report.outcome != BulkOutcome::Finished);
+    let failures = report.failures.len() + usize::from(report.outcome != BulkOutcome::Finished);
     Ok(Measured {
         calls: calls1 - calls0,
         throttled: throttled1 - throttled0,
@@ -195,11 +194,7 @@ print(os.path.getsize(path) / 1e6 / secs, resource.getrusage(resource.RUSAGE_SEL
 fn parse_in_child(mut cmd: std::process::Command) -> Res<(f64, u64, u64)> {
     let out = cmd.output()?;
     if !out.status.success() {
-        return Err(format!(
-            "parser failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
+        return Err(format!("parser failed: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
     let text = String::from_utf8(out.stdout)?;
     let mut f = text.split_whitespace();
@@ -268,15 +263,7 @@ fn main() -> Res<()> {
         let x = connect(PRACTICE).await?;
         let (db, org) = memory_db().await;
         let cipher = TfnCipher::random();
-        let b = sync(
-            &x,
-            &db,
-            org,
-            &cipher,
-            true,
-            Some(FetchStrategy::PerClient),
-        )
-        .await?;
+        let b = sync(&x, &db, org, &cipher, true, Some(FetchStrategy::PerClient)).await?;
         eprintln!("(b) done: {}", b.report.message);
         Res::Ok(b)
     })?;
