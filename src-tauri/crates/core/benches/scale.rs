@@ -5,8 +5,8 @@
 //! Python's `xml.etree.ElementTree`. Prints one Markdown table.
 //!
 //! Run: `.ci/bench` (or `cargo bench -p structuregram-core --bench scale`). Environment:
-//! `SCALE_TIME_SCALE` (default 60: a simulated minute per real second), `SCALE_PARSE_MB`
-//! (default 50).
+//! `SCALE_TIME_SCALE_A` (clock speed for (a) and (c), default 1), `SCALE_TIME_SCALE` (for (b),
+//! default 60: a simulated minute per real second), `SCALE_PARSE_MB` (default 50).
 //!
 //! Rows:
 //! - (a) `bulk::link_unlinked` + `bulk::run` with the cheapest plan on a fresh database: XPM
@@ -38,20 +38,26 @@ use xpm_sim::{PracticeSource, SimConfig};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-const PRACTICE: &str = "groups=300,clients=2000,seed=7";
+/// The generated practice (`SCALE_PRACTICE` overrides it for a quick smoke run).
+fn practice() -> String {
+    std::env::var("SCALE_PRACTICE").unwrap_or_else(|_| "groups=300,clients=2000,seed=7".into())
+}
 
-fn time_scale() -> f64 {
-    std::env::var("SCALE_TIME_SCALE")
+/// The simulator's clock speed for a row: `SCALE_TIME_SCALE_A` for (a) and (c) (default 1:
+/// real time, so the local work between calls is not magnified and the simulated minutes are
+/// the minutes a user would wait), `SCALE_TIME_SCALE` for (b) (default 60: a simulated minute
+/// per real second, or its 2,600 calls would take 45 real minutes).
+fn time_scale(var: &str, default: f64) -> f64 {
+    std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
         .filter(|v: &f64| *v > 0.0)
-        .unwrap_or(60.0)
+        .unwrap_or(default)
 }
 
 /// A simulator serving `practice` with XPM's real limits, and a signed-in client paced on the
 /// simulator's clock (50 a minute plus a burst of 10; its retry delays in the same time).
-async fn connect(practice: &str) -> Res<Xpm> {
-    let scale = time_scale();
+async fn connect(practice: &str, scale: f64) -> Res<Xpm> {
     let config = SimConfig {
         practices: vec![PracticeSource::Generate(practice.parse()?)],
         time_scale: scale,
@@ -112,7 +118,8 @@ async fn sync(
     if link_all {
         discovery::refresh(db, org, &x.client, &x.session, admin.now()).await?;
         let linked = bulk::link_unlinked(db, org, &tenant, admin.now()).await?;
-        assert_eq!(linked.len(), 300, "every XPM group linked");
+        let spec: xpm_sim::GenSpec = practice().parse()?;
+        assert_eq!(linked.len(), spec.groups, "every XPM group linked");
     }
     bulk::enqueue_linked(db, org, &tenant, admin.now()).await?;
     let clock = move || admin.now();
@@ -246,11 +253,12 @@ fn main() -> Res<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let scale = time_scale();
+    let scale_a = time_scale("SCALE_TIME_SCALE_A", 1.0);
+    let scale_b = time_scale("SCALE_TIME_SCALE", 60.0);
     let wall = Instant::now();
 
     let (a, c) = rt.block_on(async {
-        let x = connect(PRACTICE).await?;
+        let x = connect(&practice(), scale_a).await?;
         let (db, org) = memory_db().await;
         let cipher = TfnCipher::random();
         let a = sync(&x, &db, org, &cipher, true, None).await?;
@@ -260,7 +268,7 @@ fn main() -> Res<()> {
         Res::Ok((a, c))
     })?;
     let b = rt.block_on(async {
-        let x = connect(PRACTICE).await?;
+        let x = connect(&practice(), scale_b).await?;
         let (db, org) = memory_db().await;
         let cipher = TfnCipher::random();
         let b = sync(&x, &db, org, &cipher, true, Some(FetchStrategy::PerClient)).await?;
@@ -285,7 +293,8 @@ fn main() -> Res<()> {
 
     let floor = |calls: u64| calls as f64 / 60.0;
     println!();
-    println!("Practice `{PRACTICE}` on xpm-sim at XPM's real limits (60/min, 5,000/day, 5 in flight), clock ×{scale}.");
+    let practice = practice();
+    println!("Practice `{practice}` on xpm-sim at XPM's real limits (60/min, 5,000/day, 5 in flight); simulator clock ×{scale_a} for (a) and (c), ×{scale_b} for (b).");
     println!();
     println!("| row | figure | value |");
     println!("|---|---|---|");
