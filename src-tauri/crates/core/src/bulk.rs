@@ -647,16 +647,7 @@ pub async fn run(
                 break;
             }
             report.calls += 1;
-            let listed = client
-                .list_clients(
-                    session,
-                    &xpm::ListClientsOptions {
-                        detailed: true,
-                        modified_since: since,
-                    },
-                )
-                .await
-                .map_err(|e| Error::xpm("Reading the clients from XPM", e));
+            let listed = pull::list_detailed(client, session, since).await;
             match listed {
                 Ok(list) => {
                     shared = Some(shared_list(list, the_plan.strategy));

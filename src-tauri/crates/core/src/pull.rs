@@ -585,16 +585,7 @@ async fn fetch(
         };
         control.report(PullPhase::Clients, *calls, *calls + 1);
         *calls += 1;
-        let list = client
-            .list_clients(
-                session,
-                &xpm::ListClientsOptions {
-                    detailed: true,
-                    modified_since: since,
-                },
-            )
-            .await
-            .map_err(|e| call_failed("Reading the clients from XPM", e))?;
+        let list = list_detailed(client, session, since).await?;
         for c in list {
             if let Some(u) = &c.uuid {
                 own_list.insert(uuid_text(u), c);
@@ -754,6 +745,25 @@ async fn open_item_clients(
         }
     }
     Ok(out)
+}
+
+/// One `client.api/list?detailed=true`, of the clients modified since `since` if given (a
+/// pull's own list, and the bulk scheduler's shared one).
+pub(crate) async fn list_detailed(
+    client: &xpm::XpmClient,
+    session: &xpm::Session,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<Client>> {
+    client
+        .list_clients(
+            session,
+            &xpm::ListClientsOptions {
+                detailed: true,
+                modified_since: since,
+            },
+        )
+        .await
+        .map_err(|e| call_failed("Reading the clients from XPM", e))
 }
 
 async fn get(client: &xpm::XpmClient, session: &xpm::Session, uuid: &str) -> Result<Client> {
