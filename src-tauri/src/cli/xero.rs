@@ -1,5 +1,6 @@
 //! The headless Xero commands: `structuregram xero …` (settings, connect, status, test,
-//! disconnect) and `structuregram xpm …` (the group catalog, links and push), for scripts and tests.
+//! disconnect) and `structuregram xpm …` (the group catalog, links, pull, push, reconcile and
+//! `sync-all`), for scripts and tests.
 //!
 //! Integration actions need what the window needs: the user's password (to open the vault that
 //! holds the tokens; `STRUCTUREGRAM_PASSWORD` or the first line of standard input) and a
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use clap::Subcommand;
+use structuregram_core::bulk::{self, BulkControl, BulkOptions, BulkProgress};
 use structuregram_core::discovery::{self, CatalogFilter};
 use structuregram_core::links;
 use structuregram_core::pull::{self, FetchStrategy, PullControl, PullOptions, PullReport};
@@ -149,6 +151,23 @@ pub enum XpmCommand {
         #[arg(long, value_name = "FILE")]
         decisions: Option<std::path::PathBuf>,
         /// Print the report and the open review items as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The StructureGram user.
+        #[arg(long)]
+        username: String,
+        /// A code from the authenticator app (else read from standard input).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Sync every linked group of the connected practice through one persisted queue, within
+    /// XPM's limits (60 calls a minute, 5,000 a day), with the plan of fewest calls. A run
+    /// stopped by the day limit (or Ctrl-C) resumes with the groups still queued.
+    SyncAll {
+        /// First refresh the XPM group list and link every unlinked group as a new group.
+        #[arg(long)]
+        link_unlinked: bool,
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
         /// The StructureGram user.
@@ -531,6 +550,93 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                 print_pull(&g.name, decisions.len(), &report, &items)?;
             }
         }
+        XpmCommand::SyncAll {
+            link_unlinked,
+            json,
+            username,
+            code,
+        } => {
+            let v = verify(state, org, username, code).await?;
+            gate::require_integration_session(&state.db, &v.session).await?;
+            let connector = connector(state).await?;
+            let session = connector.session(&v.ctx).await?;
+            let client = connector.client();
+            let tenant = session.tenant.as_str().to_owned();
+            let mut linked = Vec::new();
+            if *link_unlinked {
+                discovery::refresh(&state.db, org, &client, &session, now).await?;
+                linked = bulk::link_unlinked(&state.db, org, &tenant, now).await?;
+                if !*json {
+                    eprintln!("Linked {} XPM group(s) as new groups.", linked.len());
+                }
+            }
+            let before = bulk::status(&state.db, org, &tenant).await?;
+            let status = if before.queued == 0 {
+                bulk::enqueue_linked(&state.db, org, &tenant, now).await?
+            } else {
+                let ids: Vec<i32> = linked.iter().map(|l| l.group_id).collect();
+                if !*json {
+                    eprintln!(
+                        "Resuming: {} group(s) are still queued from an earlier run.",
+                        before.queued
+                    );
+                }
+                bulk::enqueue(&state.db, org, &tenant, &ids, now).await?
+            };
+            if let (Some(plan), false) = (status.plan, *json) {
+                eprintln!(
+                    "{} group(s) queued; about {} XPM call(s) by {}, about {} minute(s).",
+                    status.queued,
+                    plan.calls,
+                    strategy_words(plan.strategy),
+                    status.eta_seconds.div_ceil(60)
+                );
+            }
+            let quiet = *json;
+            let control = BulkControl {
+                on_progress: Some(Box::new(move |p: BulkProgress| {
+                    if quiet {
+                        return;
+                    }
+                    match p.waiting_seconds {
+                        Some(w) => eprintln!(
+                            "XPM's call limit reached: waiting {w} s (groups {}/{}).",
+                            p.groups_done, p.groups_total
+                        ),
+                        None => eprintln!(
+                            "Groups {}/{}, {} call(s) made, about {} s left.",
+                            p.groups_done, p.groups_total, p.calls_made, p.eta_seconds
+                        ),
+                    }
+                })),
+                ..BulkControl::default()
+            };
+            let report = bulk::run(
+                &state.db,
+                org,
+                &state.cipher,
+                &client,
+                &session,
+                &BulkOptions::default(),
+                &control,
+                &Utc::now,
+            )
+            .await?;
+            if *json {
+                outln!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                outln!("{}", report.message);
+                for f in &report.failures {
+                    outln!("  \u{201c}{}\u{201d}: {}", f.group_name, f.message);
+                }
+            }
+            if !report.failures.is_empty() {
+                anyhow::bail!(
+                    "{} group(s) could not be synced; see the messages above.",
+                    report.failures.len()
+                );
+            }
+        }
         XpmCommand::Reconcile {
             group,
             preview: _,
@@ -765,6 +871,15 @@ fn print_reconcile(p: &reconcile::ReconcilePreview) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How a fetch strategy reads clients, in words.
+fn strategy_words(strategy: FetchStrategy) -> &'static str {
+    match strategy {
+        FetchStrategy::PerClient => "one read per client",
+        FetchStrategy::DetailedList => "one detailed client list",
+        FetchStrategy::ModifiedSince => "clients changed since the last pull",
+    }
+}
+
 /// The human-readable pull report: what changed, what it cost, what is left to review.
 fn print_pull(
     group: &str,
@@ -798,11 +913,7 @@ fn print_pull(
         c.relationships_updated,
         c.relationships_deleted
     );
-    let how = match p.strategy {
-        FetchStrategy::PerClient => "one read per client",
-        FetchStrategy::DetailedList => "one detailed client list",
-        FetchStrategy::ModifiedSince => "clients changed since the last pull",
-    };
+    let how = strategy_words(p.strategy);
     outln!(
         "XPM calls: {} ({} members, {} read in detail by {how}, {} related clients outside the group).",
         p.calls,

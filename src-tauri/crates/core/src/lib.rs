@@ -9,8 +9,9 @@
 //! XPM sync services — [`discovery`] of XPM client groups, one-to-one group [`links`], the
 //! [`pull`] of a linked group with its [`review`] items and business-structure [`structures`]
 //! rules, the [`push`] of a linked group (or one entity) back to XPM in five phases, the
-//! [`reconcile`] of a linked group with live XPM (item by item, on decisions), and the
-//! [`runs`] history — which call XPM through the `xpm` crate's client and never
+//! [`reconcile`] of a linked group with live XPM (item by item, on decisions), the [`runs`]
+//! history, and the [`bulk`] scheduler that links and syncs a whole practice within XPM's limits
+//! — which call XPM through the `xpm` crate's client and never
 //! see tokens; and the organisation's Xero connection ([`xero`]: OAuth, tenant, tokens, test,
 //! disconnect). The
 //! desktop shell and the command line both call it; neither holds business logic. Services are
@@ -36,6 +37,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bulk;
 pub mod db;
 pub mod demo;
 pub mod diagram;

@@ -337,6 +337,41 @@ pub async fn pull(
     control: &PullControl,
     now: DateTime<Utc>,
 ) -> Result<PullReport> {
+    pull_with(
+        db, org, cipher, client, session, group_id, options, control, now, None,
+    )
+    .await
+}
+
+/// Client records read once for several groups: the bulk scheduler's one shared
+/// `client.api/list?detailed=true` ([`crate::bulk`]). A pull given one takes its members'
+/// details from it instead of making its own list call; everything after the fetch (mapping,
+/// duplicates, relationships, apply) is the same code.
+pub(crate) struct Shared<'a> {
+    /// How the list was read: [`FetchStrategy::DetailedList`] (every non-archived client) or
+    /// [`FetchStrategy::ModifiedSince`] (only the clients changed since a time).
+    pub strategy: FetchStrategy,
+    /// The listed clients by lower-case hyphenated UUID.
+    pub clients: &'a HashMap<String, Client>,
+    /// The group's members, when the full list gives them (each client's `<Groups>`,
+    /// xpm-api.md §2.3); `None` = read them with `clientgroup.api/get`.
+    pub members: Option<Vec<String>>,
+}
+
+/// [`pull`], optionally with client records already read for the whole queue.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn pull_with(
+    db: &DatabaseConnection,
+    org: OrgId,
+    cipher: &TfnCipher,
+    client: &xpm::XpmClient,
+    session: &xpm::Session,
+    group_id: i32,
+    options: &PullOptions,
+    control: &PullControl,
+    now: DateTime<Utc>,
+    shared: Option<Shared<'_>>,
+) -> Result<PullReport> {
     let g = groups::get(db, org, group_id).await?;
     let link = xpm_group_link::Entity::find()
         .filter(xpm_group_link::Column::OrganisationId.eq(org.0))
@@ -359,7 +394,7 @@ pub async fn pull(
     let run = runs::start(db, org, Some(group_id), &tenant, RunKind::Pull, now).await?;
     let mut calls = 0u32;
     let fetched = fetch(
-        db, org, client, session, &link, &tenant, options, control, &mut calls,
+        db, org, client, session, &link, &tenant, options, control, &mut calls, shared,
     )
     .await;
     let (incoming, members, plan) = match fetched {
@@ -489,6 +524,7 @@ async fn fetch(
     options: &PullOptions,
     control: &PullControl,
     calls: &mut u32,
+    shared: Option<Shared<'_>>,
 ) -> Result<(Vec<Incoming>, Members, PullPlan)> {
     let cancelled = || Error::Validation("The pull was cancelled; nothing was changed.".into());
     let group_uuid: uuid::Uuid = link.xpm_uuid.parse().map_err(|_| {
@@ -497,13 +533,18 @@ async fn fetch(
             link.xpm_uuid
         ))
     })?;
-    control.report(PullPhase::Members, 0, 1);
-    *calls += 1;
-    let group = client
-        .get_client_group(session, &group_uuid)
-        .await
-        .map_err(|e| call_failed("Reading the XPM group's members", e))?;
-    let members: Vec<String> = group.members.iter().map(|m| uuid_text(&m.uuid)).collect();
+    let members: Vec<String> = match shared.as_ref().and_then(|s| s.members.clone()) {
+        Some(members) => members,
+        None => {
+            control.report(PullPhase::Members, 0, 1);
+            *calls += 1;
+            let group = client
+                .get_client_group(session, &group_uuid)
+                .await
+                .map_err(|e| call_failed("Reading the XPM group's members", e))?;
+            group.members.iter().map(|m| uuid_text(&m.uuid)).collect()
+        }
+    };
     let mapped: HashSet<String> = xpm_client_map::Entity::find()
         .filter(xpm_client_map::Column::OrganisationId.eq(org.0))
         .filter(xpm_client_map::Column::TenantId.eq(tenant))
@@ -513,11 +554,14 @@ async fn fetch(
         .map(|m| m.xpm_uuid)
         .collect();
     let mut read: BTreeMap<String, Client> = BTreeMap::new();
-    let mut by_list: HashMap<String, Client> = HashMap::new();
+    let mut own_list: HashMap<String, Client> = HashMap::new();
     let first = link.last_pull_at.is_none() || options.full;
     let strategy;
     let mut to_get: Vec<String>;
-    if first {
+    if let Some(s) = &shared {
+        strategy = s.strategy;
+        to_get = Vec::new();
+    } else if first {
         if members.len() >= options.detailed_list_from as usize && !members.is_empty() {
             strategy = FetchStrategy::DetailedList;
             to_get = Vec::new();
@@ -529,7 +573,7 @@ async fn fetch(
         strategy = FetchStrategy::ModifiedSince;
         to_get = Vec::new();
     }
-    if strategy != FetchStrategy::PerClient {
+    if strategy != FetchStrategy::PerClient && shared.is_none() {
         if control.cancelled() {
             return Err(cancelled());
         }
@@ -541,21 +585,18 @@ async fn fetch(
         };
         control.report(PullPhase::Clients, *calls, *calls + 1);
         *calls += 1;
-        let list = client
-            .list_clients(
-                session,
-                &xpm::ListClientsOptions {
-                    detailed: true,
-                    modified_since: since,
-                },
-            )
-            .await
-            .map_err(|e| call_failed("Reading the clients from XPM", e))?;
+        let list = list_detailed(client, session, since).await?;
         for c in list {
             if let Some(u) = &c.uuid {
-                by_list.insert(uuid_text(u), c);
+                own_list.insert(uuid_text(u), c);
             }
         }
+    }
+    let by_list: &HashMap<String, Client> = match &shared {
+        Some(s) => s.clients,
+        None => &own_list,
+    };
+    if strategy != FetchStrategy::PerClient {
         for m in &members {
             match by_list.get(m) {
                 Some(c) => {
@@ -704,6 +745,25 @@ async fn open_item_clients(
         }
     }
     Ok(out)
+}
+
+/// One `client.api/list?detailed=true`, of the clients modified since `since` if given (a
+/// pull's own list, and the bulk scheduler's shared one).
+pub(crate) async fn list_detailed(
+    client: &xpm::XpmClient,
+    session: &xpm::Session,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<Client>> {
+    client
+        .list_clients(
+            session,
+            &xpm::ListClientsOptions {
+                detailed: true,
+                modified_since: since,
+            },
+        )
+        .await
+        .map_err(|e| call_failed("Reading the clients from XPM", e))
 }
 
 async fn get(client: &xpm::XpmClient, session: &xpm::Session, uuid: &str) -> Result<Client> {

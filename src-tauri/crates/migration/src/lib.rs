@@ -14,6 +14,7 @@ mod m20261130_000001_create_xpm_connection;
 mod m20261130_000002_create_xpm_sync;
 mod m20261130_000003_add_xpm_client_values;
 mod m20261130_000004_create_reconcile;
+mod m20261130_000010_create_xpm_bulk_queue;
 
 /// The ordered list of every migration; run [`MigratorTrait::up`] at start-up and in DB tests.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_create_xpm_sync::Migration),
             Box::new(m20261130_000003_add_xpm_client_values::Migration),
             Box::new(m20261130_000004_create_reconcile::Migration),
+            Box::new(m20261130_000010_create_xpm_bulk_queue::Migration),
         ]
     }
 }

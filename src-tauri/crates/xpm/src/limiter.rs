@@ -103,7 +103,7 @@ pub(crate) struct LimitHeaders {
 impl TenantLimiter {
     pub fn new(settings: &LimitSettings) -> Self {
         let per_minute = settings.per_minute.max(1);
-        let period = Duration::from_secs(60) / per_minute;
+        let period = settings.local(Duration::from_secs(60)) / per_minute;
         let burst =
             std::num::NonZeroU32::new(settings.burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
         let quota = Quota::with_period(period)
@@ -142,10 +142,10 @@ impl TenantLimiter {
         for _ in 0..4 {
             match self.pause_left() {
                 None => return Ok(()),
-                Some((left, problem)) if left > self.settings.max_wait => {
+                Some((left, problem)) if left > self.settings.local(self.settings.max_wait) => {
                     return Err(Error::RateLimited {
                         problem,
-                        retry_after: Some(left),
+                        retry_after: Some(self.settings.xero(left)),
                     })
                 }
                 Some((left, _)) => tokio::time::sleep(left).await,
@@ -155,7 +155,7 @@ impl TenantLimiter {
             None => Ok(()),
             Some((left, problem)) => Err(Error::RateLimited {
                 problem,
-                retry_after: Some(left),
+                retry_after: Some(self.settings.xero(left)),
             }),
         }
     }
@@ -208,10 +208,11 @@ impl TenantLimiter {
         Ok(Permit { _permit: permit })
     }
 
-    /// Records a 429: nothing is sent to this tenant until `retry_after` has passed.
+    /// Records a 429: nothing is sent to this tenant until `retry_after` (Xero's seconds) has
+    /// passed.
     pub fn on_rate_limited(&self, problem: &RateLimitProblem, retry_after: Option<Duration>) {
         let pause = retry_after.unwrap_or(Duration::from_secs(60));
-        self.extend_pause(pause, problem.clone());
+        self.extend_pause(self.settings.local(pause), problem.clone());
         if matches!(problem, RateLimitProblem::Day) {
             let mut st = self.lock();
             st.used = st.used.max(self.settings.per_day);
@@ -235,7 +236,7 @@ impl TenantLimiter {
     pub fn on_headers(&self, h: &LimitHeaders) {
         if let Some(r) = h.min_remaining {
             if r <= self.settings.min_remaining_low_water {
-                let pause = Duration::from_secs(60) / (r + 1);
+                let pause = self.settings.local(Duration::from_secs(60)) / (r + 1);
                 tracing::info!(
                     remaining = r,
                     ?pause,
@@ -343,6 +344,34 @@ mod tests {
         assert!(
             Instant::now() - start >= Duration::from_secs(22),
             "no call may start before Retry-After has passed"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_accelerated_clock_shrinks_pauses_and_pacing_by_its_factor() {
+        // A simulator at 60× real time: its 22-second Retry-After lasts 22/60 s here, and the
+        // 50/min pace plus the burst of 10 is 60 calls per local second.
+        let lim = TenantLimiter::new(&LimitSettings {
+            time_scale: 60.0,
+            ..limits()
+        });
+        lim.on_rate_limited(&RateLimitProblem::Minute, Some(Duration::from_secs(22)));
+        let start = Instant::now();
+        let _p = lim.acquire().await.expect("slot after the pause");
+        let waited = Instant::now() - start;
+        assert!(
+            waited >= Duration::from_millis(366) && waited < Duration::from_millis(400),
+            "22 Xero seconds at 60x are about 367 ms, waited {waited:?}"
+        );
+        drop(_p);
+        let start = Instant::now();
+        for _ in 0..110 {
+            drop(lim.acquire().await.expect("slot"));
+        }
+        let took = Instant::now() - start;
+        assert!(
+            took >= Duration::from_millis(1_900) && took < Duration::from_millis(2_100),
+            "10 burst + 100 paced at 50 per Xero minute = 2 Xero minutes = 2 s here, took {took:?}"
         );
     }
 

@@ -73,6 +73,30 @@ pub struct LimitSettings {
     /// The longest a call waits on its own for a Retry-After pause before failing with
     /// [`Error::RateLimited`] instead.
     pub max_wait: Duration,
+    /// Xero seconds per local second: `1.0` against Xero. A simulator whose clock runs faster
+    /// (xpm-sim's `time_scale`) sets the same factor here, so pacing, `Retry-After` pauses and
+    /// `max_wait` (all in Xero's seconds) shrink to match. Values ≤ 0 count as `1.0`.
+    pub time_scale: f64,
+}
+
+impl LimitSettings {
+    /// A Xero duration in local time (divided by [`LimitSettings::time_scale`]).
+    pub fn local(&self, xero: Duration) -> Duration {
+        xero.div_f64(self.scale())
+    }
+
+    /// A local duration in Xero's time (multiplied by [`LimitSettings::time_scale`]).
+    pub fn xero(&self, local: Duration) -> Duration {
+        local.mul_f64(self.scale())
+    }
+
+    fn scale(&self) -> f64 {
+        if self.time_scale.is_finite() && self.time_scale > 0.0 {
+            self.time_scale
+        } else {
+            1.0
+        }
+    }
 }
 
 /// Backoff for retried reads (and writes refused before processing, i.e. 429).
@@ -95,6 +119,7 @@ impl Default for LimitSettings {
             per_day: 5_000,
             min_remaining_low_water: 2,
             max_wait: Duration::from_secs(65),
+            time_scale: 1.0,
         }
     }
 }

@@ -18,6 +18,8 @@ pub mod review_item;
 pub mod setting;
 pub mod sync_run;
 pub mod user;
+pub mod xpm_bulk_item;
+pub mod xpm_bulk_queue;
 pub mod xpm_client_map;
 pub mod xpm_connection;
 pub mod xpm_group;

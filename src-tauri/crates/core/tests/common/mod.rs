@@ -41,9 +41,21 @@ pub struct Xpm {
 /// Starts the simulator (small fixture, frozen clock) and signs in through the real
 /// authorize → redirect → token exchange, auto-approved by the simulator.
 pub async fn xpm() -> Xpm {
-    let sim = start(SimConfig::for_tests())
-        .await
-        .expect("simulator starts");
+    let x = xpm_with(SimConfig::for_tests(), |settings| {
+        // The client's own 50/min pacing would make these tests wait real minutes; the
+        // simulator still enforces XPM's limits.
+        settings.limits.per_minute = 6_000;
+        settings.limits.burst = 100;
+    })
+    .await;
+    assert_eq!(x.session.tenant.as_str(), TENANT);
+    x
+}
+
+/// [`xpm`] with another simulator configuration and client settings (`tune` adjusts the
+/// settings after the tests' short retry delays are set).
+pub async fn xpm_with(config: SimConfig, tune: impl FnOnce(&mut Settings)) -> Xpm {
+    let sim = start(config).await.expect("simulator starts");
     // Tests move the simulator's clock by hours between pulls; token expiry is not what they
     // test (the connection service owns refreshing), so access tokens last a week here.
     sim.admin
@@ -53,10 +65,7 @@ pub async fn xpm() -> Xpm {
     settings.retry.min_delay = Duration::from_millis(1);
     settings.retry.max_delay = Duration::from_millis(5);
     settings.retry.max_retries = 1;
-    // The client's own 50/min pacing would make these tests wait real minutes; the simulator
-    // still enforces XPM's limits.
-    settings.limits.per_minute = 6_000;
-    settings.limits.burst = 100;
+    tune(&mut settings);
     let client = XpmClient::new(settings).expect("client");
     let auth = client.authorize(&Scopes::default()).expect("authorize url");
     let http = reqwest::Client::builder()
@@ -77,7 +86,6 @@ pub async fn xpm() -> Xpm {
         .expect("exchange");
     let tenants = client.connections(&tokens.access_token).await.unwrap();
     let session = Session::new(tokens.access_token.clone(), tenants[0].tenant_id.clone());
-    assert_eq!(session.tenant.as_str(), TENANT);
     Xpm {
         sim,
         client,
