@@ -712,6 +712,94 @@ async fn an_xpm_only_relationship_is_imported_or_deleted_in_xpm_when_confirmed()
 }
 
 #[tokio::test]
+async fn a_relationship_deleted_in_xpm_since_the_last_sync_needs_a_decision_not_a_recreate() {
+    let t = setup().await;
+    let (co, ada) = (
+        t.uuid_of("Harbour Holdings Pty Ltd").await,
+        t.uuid_of("Ada Harbour").await,
+    );
+    // An XPM user deletes Ada's directorship, which the first round sent to XPM.
+    let views = t.admin().relationships(TENANT).unwrap();
+    let director = views
+        .iter()
+        .find(|r| r.rtype == "Director" && [&r.client, &r.related] == [&ada, &co])
+        .or_else(|| {
+            views
+                .iter()
+                .find(|r| r.rtype == "Director" && [&r.client, &r.related] == [&co, &ada])
+        })
+        .expect("the directorship is in XPM");
+    t.admin()
+        .delete_relationship(TENANT, &director.uuid)
+        .unwrap();
+    let p = t.preview().await;
+    let it = T::one(&p, DiffType::RelOnlyInSg);
+    assert_eq!(it.recommended, None, "restoring it is not the default");
+    assert_eq!(it.status, ItemStatus::NeedsInput);
+    assert!(it.note.as_deref().unwrap().contains("deleted there"));
+    assert!(!p.summary.ready_to_apply);
+    // A relationship never sent to XPM is still recommended for creation.
+    relationships::create(
+        &t.db,
+        t.org,
+        &rel(RelationshipKind::Secretary, t.ada, t.co),
+        t.now(),
+    )
+    .await
+    .unwrap();
+    let p = t.preview().await;
+    let fresh: Vec<_> = p
+        .items
+        .iter()
+        .filter(|i| i.diff_type == DiffType::RelOnlyInSg && i.recommended.is_some())
+        .collect();
+    assert_eq!(fresh.len(), 1, "{:#?}", p.items);
+    assert_eq!(fresh[0].recommended, Some(Action::CreateInXpm));
+}
+
+#[tokio::test]
+async fn a_confirmed_deletion_is_asked_again_in_the_next_round() {
+    let t = setup().await;
+    let (co, ada) = (
+        t.uuid_of("Harbour Holdings Pty Ltd").await,
+        t.uuid_of("Ada Harbour").await,
+    );
+    t.admin()
+        .add_relationship(TENANT, &co, &ada, "Public Officer", 0, "0", None, None)
+        .unwrap();
+    let p = t.preview().await;
+    let it = T::one(&p, DiffType::RelOnlyInXpm);
+    let decided = t
+        .decide(
+            &it.id,
+            ReconcileDecision {
+                action: Some(Action::DeleteInXpm),
+                confirmed: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        decided.items[0].effective,
+        Some(Action::DeleteInXpm),
+        "confirmed this round"
+    );
+    // Not applied; a new preview: the deletion is no longer decided, the safe default is back.
+    let p = t.preview().await;
+    let again = T::one(&p, DiffType::RelOnlyInXpm);
+    assert_eq!(again.decision, None);
+    assert_eq!(again.effective, Some(Action::ImportToSg));
+    let current = reconcile::current(&t.db, t.org, t.group)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        current.items[0].decision, None,
+        "forgotten in the database too"
+    );
+}
+
+#[tokio::test]
 async fn relationship_values_that_differ_follow_the_side_that_changed() {
     let t = setup().await;
     // StructureGram changes the units held.

@@ -705,6 +705,15 @@ async fn build(
                 let mut it = new_item(id, DiffType::RelOnlyInSg, subject.clone());
                 it.relationship_id = Some(r.id);
                 it.sg_label = Some(subject);
+                if rel_maps.contains_key(&r.id) {
+                    // XPM had it at the last sync and no longer does: someone deleted it there.
+                    // Creating it again by default would undo that without asking.
+                    it.recommended = None;
+                    it.note = Some(
+                        "XPM had this relationship at the last sync and no longer does: it was deleted there since. Create it again in XPM, delete it here, or ignore it."
+                            .into(),
+                    );
+                }
                 for end in [r.from_entity_id, r.to_entity_id] {
                     if !live_map.contains_key(&end) {
                         if let Some(dep) = maps_entity.get(&end) {
@@ -1030,6 +1039,26 @@ async fn save_plan(
     }
     .insert(&txn)
     .await?;
+    // A destructive decision (confirmed or not) is asked again in every new round: what it
+    // deletes may have changed since, and an earlier confirmation is no consent for this one.
+    let guarded: Vec<i32> = reconcile_decision::Entity::find()
+        .filter(reconcile_decision::Column::OrganisationId.eq(org.0))
+        .filter(reconcile_decision::Column::GroupId.eq(preview.group_id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .filter(|row| {
+            serde_json::from_str::<ReconcileDecision>(&row.decision)
+                .is_ok_and(|d| d.action.is_some_and(Action::guarded))
+        })
+        .map(|row| row.id)
+        .collect();
+    if !guarded.is_empty() {
+        reconcile_decision::Entity::delete_many()
+            .filter(reconcile_decision::Column::Id.is_in(guarded))
+            .exec(&txn)
+            .await?;
+    }
     // Decisions on differences that are gone no longer mean anything.
     let ids: Vec<String> = preview.items.iter().map(|i| i.id.clone()).collect();
     reconcile_decision::Entity::delete_many()
@@ -1061,7 +1090,9 @@ pub async fn preview(
     now: DateTime<Utc>,
 ) -> Result<ReconcilePreview> {
     let mut built = build(db, org, cipher, client, session, group_id).await?;
-    let decisions = load_decisions(db, org, group_id).await?;
+    let mut decisions = load_decisions(db, org, group_id).await?;
+    // A new round asks again for destructive decisions (`save_plan` forgets them too).
+    decisions.retain(|_, d| !d.action.is_some_and(Action::guarded));
     attach(&mut built.items, &decisions);
     let preview = ReconcilePreview {
         group_id,
@@ -2035,7 +2066,8 @@ pub async fn apply(
                 .get(*d)
                 .is_some_and(|o| *o != ApplyOutcome::Applied)
         });
-        let (outcome, message) = if let Some(b) = blocker {
+        let skipped = matches!(item.effective, None | Some(Action::Ignore | Action::Defer));
+        let (outcome, message) = if let (Some(b), false) = (blocker, skipped) {
             (
                 ApplyOutcome::Blocked,
                 Some(format!("It needs {b}, which did not apply.")),
