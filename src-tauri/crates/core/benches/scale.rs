@@ -320,7 +320,7 @@ fn main() -> Res<()> {
         "| (c) re-sync, nothing changed ({:?}) | calls | {} |",
         c.report.plan.strategy, c.calls
     );
-    println!("| (d) window: layout + paint, cold start, peak memory | – | see README (end-to-end suite) |");
+    println!("| (d) window: layout + paint, cold start, peak memory | – | see README: tests/examples/window_bench.rs |");
     println!(
         "| (e) parse {:.1} MB `list?detailed=true` ({our_clients} clients) | `xpm` reader: MB/s / peak RSS MiB | {our_mbs:.1} / {:.1} |",
         size as f64 / 1e6,
