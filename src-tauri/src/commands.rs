@@ -39,19 +39,19 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn list_groups(state: State<'_, AppState>) -> CmdResult<Vec<GroupSummary>> {
     Ok(groups::list(&state.db, state.org().await?).await?)
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn create_group(state: State<'_, AppState>, name: String) -> CmdResult<GroupSummary> {
     Ok(groups::create(&state.db, state.org().await?, &name, Utc::now()).await?)
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn rename_group(
     state: State<'_, AppState>,
     id: i32,
@@ -61,13 +61,13 @@ pub async fn rename_group(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn delete_group(state: State<'_, AppState>, id: i32) -> CmdResult<()> {
     Ok(groups::delete(&state.db, state.org().await?, id, Utc::now()).await?)
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn set_group_entities(
     state: State<'_, AppState>,
     group_id: i32,
@@ -84,7 +84,7 @@ pub async fn set_group_entities(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn list_entities(
     state: State<'_, AppState>,
     group_id: Option<i32>,
@@ -94,7 +94,7 @@ pub async fn list_entities(
 
 // The input may carry a TFN: never log it (skip(input)).
 #[tauri::command]
-#[tracing::instrument(skip(state, input), err(Debug))]
+#[tracing::instrument(skip(state, input), err(level = "warn", Debug))]
 pub async fn create_entity(
     state: State<'_, AppState>,
     input: EntityInput,
@@ -112,7 +112,7 @@ pub async fn create_entity(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state, input), err(Debug))]
+#[tracing::instrument(skip(state, input), err(level = "warn", Debug))]
 pub async fn update_entity(
     state: State<'_, AppState>,
     id: i32,
@@ -130,13 +130,13 @@ pub async fn update_entity(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn delete_entity(state: State<'_, AppState>, id: i32) -> CmdResult<()> {
     Ok(entities::delete(&state.db, state.org().await?, id, Utc::now()).await?)
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn list_relationships(
     state: State<'_, AppState>,
     group_id: i32,
@@ -145,7 +145,7 @@ pub async fn list_relationships(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn create_relationship(
     state: State<'_, AppState>,
     input: RelationshipInput,
@@ -154,7 +154,7 @@ pub async fn create_relationship(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn update_relationship(
     state: State<'_, AppState>,
     id: i32,
@@ -164,13 +164,13 @@ pub async fn update_relationship(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn delete_relationship(state: State<'_, AppState>, id: i32) -> CmdResult<()> {
     Ok(relationships::delete(&state.db, state.org().await?, id, Utc::now()).await?)
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn get_diagram(
     state: State<'_, AppState>,
     group_id: i32,
@@ -182,7 +182,7 @@ pub async fn get_diagram(
 /// Saves an exported diagram into the user's Downloads folder (the data folder's `exports/` when
 /// there is none) and returns the absolute path written.
 #[tauri::command]
-#[tracing::instrument(skip(state, contents_base64), err(Debug))]
+#[tracing::instrument(skip(state, contents_base64), err(level = "warn", Debug))]
 pub async fn save_export(
     state: State<'_, AppState>,
     file_name: String,

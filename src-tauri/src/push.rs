@@ -38,7 +38,7 @@ impl PushJobs {
 /// *Preview*: what a push of the group would create, update and link, and the calls it takes
 /// (no XPM call, nothing written).
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn xpm_push_plan(
     state: State<'_, AppState>,
     group_id: i32,
@@ -51,7 +51,7 @@ pub async fn xpm_push_plan(
 /// *Push to XPM*: runs the five phases, sending progress on `on_progress`; per-item failures are
 /// in the report, not errors. Pushing again after a stop resumes.
 #[tauri::command]
-#[tracing::instrument(skip(state, xero, jobs, on_progress), err(Debug))]
+#[tracing::instrument(skip(state, xero, jobs, on_progress), err(level = "warn", Debug))]
 pub async fn xpm_push(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -104,7 +104,7 @@ pub fn xpm_push_cancel(jobs: State<'_, PushJobs>, group_id: i32) {
 
 /// Pushes one entity (its client, its group memberships, its relationships to clients in XPM).
 #[tauri::command]
-#[tracing::instrument(skip(state, xero), err(Debug))]
+#[tracing::instrument(skip(state, xero), err(level = "warn", Debug))]
 pub async fn xpm_push_entity(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,

@@ -46,7 +46,7 @@ impl ReconcileJobs {
 /// *Generate preview*: reads the group's live XPM state and lists every difference, with the
 /// saved decisions attached (1 + members + a few calls).
 #[tauri::command]
-#[tracing::instrument(skip(state, xero), err(Debug))]
+#[tracing::instrument(skip(state, xero), err(level = "warn", Debug))]
 pub async fn xpm_reconcile_preview(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -68,7 +68,7 @@ pub async fn xpm_reconcile_preview(
 /// The group's current plan (last preview + saved decisions), or `null` before the first
 /// preview; no XPM call. The review page opens on it after the app was closed mid-review.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn xpm_reconcile_current(
     state: State<'_, AppState>,
     group_id: i32,
@@ -79,7 +79,7 @@ pub async fn xpm_reconcile_current(
 
 /// Saves the decision on one item (`null` clears it) and returns the updated plan.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn xpm_reconcile_decide(
     state: State<'_, AppState>,
     group_id: i32,
@@ -93,7 +93,7 @@ pub async fn xpm_reconcile_decide(
 /// A one-click helper (accept recommendations, prefer XPM, prefer StructureGram); returns the
 /// updated plan.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn xpm_reconcile_helper(
     state: State<'_, AppState>,
     group_id: i32,
@@ -106,7 +106,7 @@ pub async fn xpm_reconcile_helper(
 /// *Apply*: carries out the decided plan in phases, sending progress after every item on
 /// `on_progress`; per-item outcomes are in the report. Preview again afterwards.
 #[tauri::command]
-#[tracing::instrument(skip(state, xero, jobs, on_progress), err(Debug))]
+#[tracing::instrument(skip(state, xero, jobs, on_progress), err(level = "warn", Debug))]
 pub async fn xpm_reconcile_apply(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,

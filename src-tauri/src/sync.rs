@@ -110,7 +110,7 @@ pub struct ReviewList {
 /// linked group, sending [`PullProgress`] on `on_progress` after every XPM call. `full` re-reads
 /// every member in detail. One pull per group at a time.
 #[tauri::command]
-#[tracing::instrument(skip(state, xero, sync, on_progress), err(Debug))]
+#[tracing::instrument(skip(state, xero, sync, on_progress), err(level = "warn", Debug))]
 pub async fn xpm_pull(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -161,7 +161,7 @@ pub fn xpm_pull_cancel(sync: State<'_, SyncState>, group_id: i32) -> bool {
 
 /// The group's open review items with the summary counts.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn review_list(state: State<'_, AppState>, group_id: i32) -> CmdResult<ReviewList> {
     let (items, summary) = review::list(&state.db, state.org().await?, group_id, false).await?;
     Ok(ReviewList { items, summary })
@@ -169,7 +169,7 @@ pub async fn review_list(state: State<'_, AppState>, group_id: i32) -> CmdResult
 
 /// Records a decision on a review item; the next pull carries it out (a holding class at once).
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn review_decide(
     state: State<'_, AppState>,
     item_id: i32,
@@ -187,21 +187,21 @@ pub async fn review_decide(
 
 /// The organisation's saved business-structure rules.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn structure_rules_list(state: State<'_, AppState>) -> CmdResult<Vec<StructureRule>> {
     Ok(structures::list_rules(&state.db, state.org().await?).await?)
 }
 
 /// Deletes a saved rule; later pulls ask again for that business structure.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn structure_rule_delete(state: State<'_, AppState>, id: i32) -> CmdResult<()> {
     Ok(structures::delete_rule(&state.db, state.org().await?, id).await?)
 }
 
 /// The group's latest pulls, newest first (at most [`RUN_HISTORY_LIMIT`]).
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn sync_runs(state: State<'_, AppState>, group_id: i32) -> CmdResult<Vec<SyncRun>> {
     Ok(runs::list(
         &state.db,

@@ -153,7 +153,7 @@ pub struct ConnectResult {
 }
 
 #[tauri::command]
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "warn", Debug))]
 pub async fn xero_overview(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -177,7 +177,7 @@ pub async fn xero_overview(
 /// Starts a connection: the gate, then a new attempt (PKCE + state + loopback listener), then
 /// the system browser on Xero's consent page. The UI then calls [`xero_wait`].
 #[tauri::command]
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "warn", Debug))]
 pub async fn xero_connect(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
@@ -195,7 +195,7 @@ pub async fn xero_connect(
 /// Waits for Xero's answer to the newest attempt (loopback or deep link); once connected, runs
 /// discovery so the Import Groups page is ready.
 #[tauri::command]
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "warn", Debug))]
 pub async fn xero_wait(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -209,7 +209,7 @@ pub async fn xero_wait(
 
 /// Finishes a consent that covers several practices, or confirms switching practice.
 #[tauri::command]
-#[tracing::instrument(skip(state, xero), err(Debug))]
+#[tracing::instrument(skip(state, xero), err(level = "warn", Debug))]
 pub async fn xero_choose_tenant(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -251,7 +251,7 @@ pub async fn xero_cancel(xero: State<'_, XeroState>) -> CmdResult<()> {
 
 /// *Test Organisation API*.
 #[tauri::command]
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "warn", Debug))]
 pub async fn xero_test(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -262,7 +262,7 @@ pub async fn xero_test(
 
 /// *Disconnect*: revoke at Xero, forget the tokens, keep every group, link and mapping.
 #[tauri::command]
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "warn", Debug))]
 pub async fn xero_disconnect(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -279,7 +279,7 @@ pub async fn xero_settings(xero: State<'_, XeroState>) -> CmdResult<XeroSettings
 
 /// Saves the Xero settings and rebuilds the client with them.
 #[tauri::command]
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "warn", Debug))]
 pub async fn xero_save_settings(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -293,7 +293,7 @@ pub async fn xero_save_settings(
 
 /// The cached XPM group catalog (no XPM call).
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn xpm_catalog(state: State<'_, AppState>, filter: CatalogFilter) -> CmdResult<Catalog> {
     Ok(discovery::catalog(&state.db, state.org().await?, &filter).await?)
 }
@@ -305,7 +305,7 @@ async fn refresh_catalog(state: &AppState, xero: &XeroState) -> CmdResult<Catalo
 
 /// *Refresh*: re-reads the practice's client groups from XPM.
 #[tauri::command]
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "warn", Debug))]
 pub async fn xpm_refresh_catalog(
     state: State<'_, AppState>,
     xero: State<'_, XeroState>,
@@ -321,7 +321,7 @@ pub fn xpm_estimate(groups: u32, avg_clients: u32) -> ImportEstimate {
 
 /// *Link*: a new StructureGram group named after the XPM group, linked to it.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn xpm_link_new(state: State<'_, AppState>, xpm_uuid: String) -> CmdResult<GroupLink> {
     let (ctx, session) = context(&state).await?;
     structuregram_core::gate::require_integration_session(&state.db, &session).await?;
@@ -330,7 +330,7 @@ pub async fn xpm_link_new(state: State<'_, AppState>, xpm_uuid: String) -> CmdRe
 
 /// *Link to Existing*.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn xpm_link_existing(
     state: State<'_, AppState>,
     xpm_uuid: String,
@@ -343,7 +343,7 @@ pub async fn xpm_link_existing(
 
 /// *Unlink*: removes the link only; the group, its entities and their XPM mappings stay.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn xpm_unlink(state: State<'_, AppState>, group_id: i32) -> CmdResult<()> {
     let (ctx, session) = context(&state).await?;
     structuregram_core::gate::require_integration_session(&state.db, &session).await?;
@@ -352,7 +352,7 @@ pub async fn xpm_unlink(state: State<'_, AppState>, group_id: i32) -> CmdResult<
 
 /// The group's link (its XPM tab), if any.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn xpm_group_link(
     state: State<'_, AppState>,
     group_id: i32,
