@@ -51,6 +51,7 @@ import type { ReconcileDecision } from "./bindings/ReconcileDecision";
 import type { ReconcileItem } from "./bindings/ReconcileItem";
 import type { ReconcilePreview } from "./bindings/ReconcilePreview";
 import { IpcError } from "./IpcError";
+import { decision, GUARDED } from "./reconcileDecision";
 
 /**
  * In-memory Backend used by the component tests and by `npm run dev` in a plain browser.
@@ -1642,7 +1643,7 @@ export class MockBackend implements Backend {
     const planned = items.map((item) => {
       const decision = decisions.get(item.id) ?? null;
       const chosen = decision?.action ?? item.recommended;
-      const guarded = chosen !== null && GUARDED_ACTIONS.includes(chosen);
+      const guarded = chosen !== null && GUARDED.has(chosen);
       const fieldsDecided =
         item.fields.length === 0 ||
         (decision?.action ?? null) !== null ||
@@ -1769,7 +1770,7 @@ export class MockBackend implements Backend {
             const xpmSide = item.diffType === "ENTITY_ONLY_IN_XPM";
             pick = xpmSide === (helper === "preferXpm") ? item.recommended : "ignore";
           }
-          if (pick) decisions.set(item.id, { ...emptyDecision(), action: pick });
+          if (pick) decisions.set(item.id, decision({ action: pick }));
         }
       }),
     );
@@ -2033,25 +2034,5 @@ export function largeSeed(count: number): MockSeed {
     groups: [{ name: "Large Group", members: entities.map((e) => e.key) }],
     entities,
     relationships,
-  };
-}
-
-const GUARDED_ACTIONS: Action[] = [
-  "deleteInSg",
-  "deleteInXpm",
-  "removeFromXpmGroup",
-  "removeFromSgGroup",
-];
-
-function emptyDecision(): ReconcileDecision {
-  return {
-    action: null,
-    confirmed: false,
-    fields: {},
-    entityId: null,
-    kind: null,
-    trustType: null,
-    rememberRule: false,
-    relationshipKind: null,
   };
 }

@@ -40,12 +40,11 @@ import type { TrustType } from "../ipc/bindings/TrustType";
 import { errorMessage } from "../ipc/IpcError";
 import { invalidate, queryKeys } from "../queryKeys";
 import { formatDateTime } from "./format";
+import { decision, GUARDED } from "../ipc/reconcileDecision";
 import {
   ACTION_LABEL,
-  decision,
   DIFF_TYPE_LABEL,
   fieldLabel,
-  GUARDED,
   OUTCOME,
   PHASE_LABEL,
   STATUS,

@@ -3,7 +3,6 @@ import type { ApplyOutcome } from "../ipc/bindings/ApplyOutcome";
 import type { ApplyPhase } from "../ipc/bindings/ApplyPhase";
 import type { DiffType } from "../ipc/bindings/DiffType";
 import type { ItemStatus } from "../ipc/bindings/ItemStatus";
-import type { ReconcileDecision } from "../ipc/bindings/ReconcileDecision";
 
 /** The twelve difference types (product-spec §8.12) in the reviewer's words. */
 export const DIFF_TYPE_LABEL: Record<DiffType, string> = {
@@ -39,14 +38,6 @@ export const ACTION_LABEL: Record<Action, string> = {
   removeFromXpmGroup: "Remove from the XPM group",
   removeFromSgGroup: "Remove from this group",
 };
-
-/** Destructive actions: never a default, confirmed one by one (product-spec §8.12). */
-export const GUARDED: ReadonlySet<Action> = new Set<Action>([
-  "deleteInSg",
-  "deleteInXpm",
-  "removeFromXpmGroup",
-  "removeFromSgGroup",
-]);
 
 export const STATUS: Record<ItemStatus, { label: string; color: string }> = {
   ready: { label: "Ready to apply", color: "green" },
@@ -90,19 +81,4 @@ const FIELD_LABEL: Record<string, string> = {
 
 export function fieldLabel(field: string): string {
   return FIELD_LABEL[field] ?? field;
-}
-
-/** A decision with every optional part empty, then `parts` on top. */
-export function decision(parts: Partial<ReconcileDecision>): ReconcileDecision {
-  return {
-    action: null,
-    confirmed: false,
-    fields: {},
-    entityId: null,
-    kind: null,
-    trustType: null,
-    rememberRule: false,
-    relationshipKind: null,
-    ...parts,
-  };
 }
