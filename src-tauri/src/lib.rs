@@ -112,7 +112,11 @@ fn init_logging(default_level: &str, data_dir: Option<&Path>) {
     });
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_writer(std::io::stderr),
+        )
         .with(file.map(|file| {
             tracing_subscriber::fmt::layer()
                 .with_ansi(false)

@@ -200,11 +200,28 @@ pub async fn create_user(
     Ok(created)
 }
 
+/// The user called `username`: the exact name, else the one user whose name differs only in
+/// letter case (people type "Ana" for "ana"). Names made before this rule that differ only in
+/// case match exactly or not at all. The user table holds a handful of rows, so the case-folded
+/// comparison (Unicode, which SQLite's `lower()` is not) runs here.
 async fn user_row(db: &impl ConnectionTrait, username: &str) -> Result<Option<user::Model>> {
-    Ok(user::Entity::find()
+    if let Some(row) = user::Entity::find()
         .filter(user::Column::Username.eq(username))
         .one(db)
-        .await?)
+        .await?
+    {
+        return Ok(Some(row));
+    }
+    let folded = username.to_lowercase();
+    let mut same = user::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|row| row.username.to_lowercase() == folded);
+    Ok(match (same.next(), same.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    })
 }
 
 pub(crate) async fn user_model<C: ConnectionTrait>(db: &C, id: UserId) -> Result<user::Model> {
@@ -222,7 +239,7 @@ pub async fn get_user(db: &DatabaseConnection, id: UserId) -> Result<User> {
     Ok(User::from(&user_model(db, id).await?))
 }
 
-/// The user called `username` (exact match).
+/// The user called `username` (letter case aside, see `user_row`).
 ///
 /// # Errors
 /// [`Error::NotFound`] if there is none; [`Error::Db`] on database failure.
@@ -679,6 +696,38 @@ mod tests {
                 Err(Error::InvalidCredentials)
             ),
             "an unknown user gets the same error as a wrong password"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_username_is_found_whatever_its_letter_case_and_is_taken_in_every_case() {
+        let db = db::open_in_memory().await.unwrap();
+        let ana = create_user(&db, "Ana.Lee", &pw("correct horse"), None, now())
+            .await
+            .unwrap();
+        let signed_in = sign_in(&db, "ana.lee", &pw("correct horse")).await.unwrap();
+        assert_eq!(
+            signed_in.id, ana.id,
+            "typed in lower case, the same user signs in"
+        );
+        assert_eq!(
+            signed_in.username, "Ana.Lee",
+            "the name keeps the case it was made with"
+        );
+        assert_eq!(find_user(&db, "ANA.LEE").await.unwrap().id, ana.id);
+        assert!(
+            matches!(
+                create_user(&db, "ana.lee", &pw("12345678"), None, now()).await,
+                Err(Error::Conflict(_))
+            ),
+            "a name differing only in case is taken"
+        );
+        assert!(
+            matches!(
+                sign_in(&db, "ana.lee", &pw("wrong horse")).await,
+                Err(Error::InvalidCredentials)
+            ),
+            "the password still has to be right"
         );
     }
 

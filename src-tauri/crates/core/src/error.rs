@@ -40,6 +40,11 @@ pub enum Error {
     /// towards the lock-out.
     #[error("That code is not valid. Enter the newest code from your authenticator app (check the device's clock), or one of your recovery codes.")]
     InvalidCode,
+    /// A code from the authenticator app that was already accepted (or is older than the last
+    /// one accepted): RFC 6238 §5.2 says a verifier must not accept the second attempt of the
+    /// same OTP. It counts towards the lock-out like a wrong code.
+    #[error("That code was already used. Wait for the next code in your authenticator app (a new one comes every 30 seconds), or use one of your recovery codes.")]
+    CodeAlreadyUsed,
     /// Too many wrong codes: no code is checked before `until` (RFC 6238 §5.2 throttling).
     #[error("Too many wrong codes. Try again after {} UTC.", .until.format("%H:%M:%S"))]
     LockedOut {

@@ -183,9 +183,12 @@ pub async fn confirm(
     };
     check_not_locked(&row, now)?;
     let secret = manual_key_bytes(&pending)?;
-    let Some(step) = totp_step(&secret, &row, code, now)? else {
-        record_failure(db, row, now).await?;
-        return Err(Error::InvalidCode);
+    let step = match totp_step(&secret, &row, code, now)? {
+        TotpCheck::Accepted(step) => step,
+        refused => {
+            record_failure(db, row, now).await?;
+            return Err(refused.error());
+        }
     };
     let codes = new_recovery_codes();
     let joined = codes
@@ -208,8 +211,8 @@ pub async fn confirm(
 ///
 /// # Errors
 /// [`Error::MfaRequired`] if two-factor authentication is off; [`Error::LockedOut`] while
-/// locked out (the code is not even looked at); [`Error::InvalidCode`] for a wrong, expired or
-/// replayed code (it counts towards the lock-out).
+/// locked out (the code is not even looked at); [`Error::InvalidCode`] for a wrong or expired
+/// code, [`Error::CodeAlreadyUsed`] for a replayed one (both count towards the lock-out).
 pub async fn verify(
     db: &DatabaseConnection,
     store: &dyn SecretStore,
@@ -233,26 +236,30 @@ pub async fn verify(
         let secret = store
             .get(TOTP_SECRET)?
             .ok_or_else(|| Error::Vault("the TOTP secret is missing from the vault".to_owned()))?;
-        totp_step(&manual_key_bytes(&secret)?, &row, &normalised, now)?
-            .map(|step| (Accepted::Totp, Some(step)))
+        match totp_step(&manual_key_bytes(&secret)?, &row, &normalised, now)? {
+            TotpCheck::Accepted(step) => Ok((Accepted::Totp, Some(step))),
+            refused => Err(refused.error()),
+        }
     } else {
-        use_recovery_code(store, &normalised)?.map(|remaining| {
-            (
-                Accepted::RecoveryCode { remaining },
-                row.mfa_last_step_u64(),
-            )
-        })
+        use_recovery_code(store, &normalised)?
+            .map(|remaining| {
+                (
+                    Accepted::RecoveryCode { remaining },
+                    row.mfa_last_step_u64(),
+                )
+            })
+            .ok_or(Error::InvalidCode)
     };
     match accepted {
-        Some((accepted, step)) => {
+        Ok((accepted, step)) => {
             let mut active = row.into_active_model();
             record_success(&mut active, step, now);
             active.update(db).await?;
             Ok(accepted)
         }
-        None => {
+        Err(refused) => {
             record_failure(db, row, now).await?;
-            Err(Error::InvalidCode)
+            Err(refused)
         }
     }
 }
@@ -325,17 +332,41 @@ fn check_not_locked(row: &user::Model, now: DateTime<Utc>) -> Result<()> {
 }
 
 /// The time step `code` belongs to, if it is valid at `now` and newer than the last accepted.
+/// What checking an authenticator code against the secret found.
+enum TotpCheck {
+    /// Valid within ±1 step, and newer than the last accepted step: the step it belongs to.
+    Accepted(u64),
+    /// Valid within ±1 step, but its step is not newer than the last accepted one (a replay).
+    AlreadyUsed,
+    /// Not a code of any step within the skew.
+    Wrong,
+}
+
+impl TotpCheck {
+    /// The error a refused code reports.
+    fn error(&self) -> Error {
+        match self {
+            Self::AlreadyUsed => Error::CodeAlreadyUsed,
+            Self::Accepted(_) | Self::Wrong => Error::InvalidCode,
+        }
+    }
+}
+
 fn totp_step(
     secret: &[u8],
     row: &user::Model,
     code: &str,
     now: DateTime<Utc>,
-) -> Result<Option<u64>> {
+) -> Result<TotpCheck> {
     let totp = totp(secret, &row.username)?;
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    Ok(totp
-        .check(&code, unix_secs(now))
-        .filter(|step| row.mfa_last_step_u64().is_none_or(|last| *step > last)))
+    Ok(match totp.check(&code, unix_secs(now)) {
+        None => TotpCheck::Wrong,
+        Some(step) if row.mfa_last_step_u64().is_some_and(|last| step <= last) => {
+            TotpCheck::AlreadyUsed
+        }
+        Some(step) => TotpCheck::Accepted(step),
+    })
 }
 
 fn record_success(active: &mut user::ActiveModel, step: Option<u64>, now: DateTime<Utc>) {
@@ -574,9 +605,9 @@ mod tests {
         assert!(
             matches!(
                 verify(&db, &store, u, "287082", at(60)).await,
-                Err(Error::InvalidCode)
+                Err(Error::CodeAlreadyUsed)
             ),
-            "a code accepted once is refused afterwards, even inside its window"
+            "a code accepted once is refused afterwards, even inside its window, and says so"
         );
         let six = totp(RFC_SECRET, "ana").unwrap();
         let step2 = six.generate(60).to_string();
@@ -589,7 +620,7 @@ mod tests {
         assert!(
             matches!(
                 verify(&db, &store, u, &step2, at(89)).await,
-                Err(Error::InvalidCode)
+                Err(Error::CodeAlreadyUsed)
             ),
             "a code older than the last accepted one is refused"
         );
