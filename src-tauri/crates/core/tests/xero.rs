@@ -382,6 +382,13 @@ async fn only_the_newest_attempt_is_valid() {
         "a callback without state is refused"
     );
     assert_eq!(f.token_calls(), 0, "no code was exchanged");
+    // Neither stray callback ended the attempt the user is in the middle of.
+    let done = f.connector.complete_authorization(&newer).await.unwrap();
+    assert!(
+        matches!(&done, Completion::Connected { .. }),
+        "the newest attempt still completes after stray callbacks: {done:?}"
+    );
+    assert!(f.vault_has_tokens());
 }
 
 #[tokio::test]

@@ -280,9 +280,11 @@ impl Connector {
 
     /// Completes the attempt in progress from the callback URL — the loopback's
     /// `http://localhost:<port>/callback?code=…&state=…` or the deep link
-    /// `structuregram://oauth/callback?code=…&state=…` (only the query is read). The attempt
-    /// ends whatever the result (a second callback is refused), and [`Connector::wait`] gets
-    /// the same result.
+    /// `structuregram://oauth/callback?code=…&state=…` (only the query is read). A callback
+    /// whose `state` is not the newest attempt's is refused and leaves that attempt waiting
+    /// (RFC 6749 §10.12: the state binds the answer to this attempt); otherwise the attempt ends
+    /// whatever the result (a second callback is refused), and [`Connector::wait`] gets the same
+    /// result.
     ///
     /// Checks `state` against the newest attempt and its age, maps `error=access_denied`,
     /// exchanges the code, lists this consent's PRACTICEMANAGER tenants, and with one tenant
@@ -299,8 +301,27 @@ impl Connector {
                 HashMap::new()
             }
         };
-        let Some(pending) = lock(&self.inner.pending).take() else {
-            tracing::warn!("Xero callback with no attempt in progress");
+        let pending = {
+            let mut slot = lock(&self.inner.pending);
+            match slot.as_ref() {
+                None => {
+                    tracing::warn!("Xero callback with no attempt in progress");
+                    return Err(XeroError::SecurityValidationFailed.into());
+                }
+                // A callback for another attempt (an old browser tab, a stray or forged request
+                // to the loopback port) is refused without ending the attempt in progress:
+                // otherwise any page could cancel the user's sign-in by requesting the port.
+                Some(p) if params.get("state").map(String::as_str) != Some(p.state.secret()) => {
+                    tracing::warn!(
+                        present = params.contains_key("state"),
+                        "Xero callback state does not match the newest attempt; the attempt goes on"
+                    );
+                    return Err(XeroError::SecurityValidationFailed.into());
+                }
+                Some(_) => slot.take(),
+            }
+        };
+        let Some(pending) = pending else {
             return Err(XeroError::SecurityValidationFailed.into());
         };
         let Pending {
