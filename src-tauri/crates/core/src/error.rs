@@ -45,8 +45,10 @@ pub enum Error {
     /// same OTP. It counts towards the lock-out like a wrong code.
     #[error("That code was already used. Wait for the next code in your authenticator app (a new one comes every 30 seconds), or use one of your recovery codes.")]
     CodeAlreadyUsed,
-    /// Too many wrong codes: no code is checked before `until` (RFC 6238 §5.2 throttling).
-    #[error("Too many wrong codes. Try again after {} UTC.", .until.format("%H:%M:%S"))]
+    /// Too many wrong codes: no code is checked before `until` (RFC 6238 §5.2 throttling). The
+    /// message gives the time on this computer's clock and zone (an adviser in Sydney would
+    /// otherwise read a UTC time half a day off).
+    #[error("Too many wrong codes. Try again after {}.", .until.with_timezone(&chrono::Local).format("%H:%M:%S"))]
     LockedOut {
         /// When codes are accepted again.
         until: chrono::DateTime<chrono::Utc>,
