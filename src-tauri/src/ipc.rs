@@ -49,9 +49,11 @@ impl From<structuregram_core::Error> for IpcError {
             E::MfaRequired => ErrorCode::MfaRequired,
             E::MfaCodeRequired => ErrorCode::MfaCodeRequired,
             // Wrong password, wrong code, locked out: the message says what to do.
-            E::InvalidCredentials | E::InvalidCode | E::CodeAlreadyUsed | E::LockedOut { .. } => {
-                ErrorCode::Validation
-            }
+            E::InvalidCredentials
+            | E::InvalidCode
+            | E::CodeAlreadyUsed
+            | E::LockedOut { .. }
+            | E::SignInLockedOut { .. } => ErrorCode::Validation,
             E::Xero(structuregram_core::xero::XeroError::ReconnectRequired) => {
                 ErrorCode::ReconnectRequired
             }

@@ -133,15 +133,16 @@ pub struct SignedIn {
 /// Signs in with a password and opens the user's vault.
 ///
 /// # Errors
-/// [`Error::InvalidCredentials`] for a wrong username or password; [`Error::Vault`] if the
-/// vault does not open (damaged file).
+/// [`Error::InvalidCredentials`] for a wrong username or password;
+/// [`Error::SignInLockedOut`] after too many wrong passwords; [`Error::Vault`] if the vault
+/// does not open (damaged file).
 pub async fn sign_in(
     db: &DatabaseConnection,
     data_dir: &Path,
     username: &str,
     password: &Secret,
 ) -> Result<SignedIn> {
-    let user = accounts::sign_in(db, username, password).await?;
+    let user = accounts::sign_in(db, username, password, Utc::now()).await?;
     let key = accounts::vault_key(db, user.id, password).await?;
     let vault = StrongholdVault::open(&snapshot_path(data_dir, user.id), &key)?;
     Ok(SignedIn {
@@ -169,7 +170,7 @@ pub async fn change_password(
     new: &Secret,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let user = accounts::sign_in(db, username, current).await?;
+    let user = accounts::sign_in(db, username, current, now).await?;
     let path = snapshot_path(data_dir, user.id);
     let staged = path.with_extension("stronghold.rekey");
     if path.exists() {

@@ -187,6 +187,8 @@ pub async fn create_user(
         mfa_failed_attempts: Set(0),
         mfa_locked_until: Set(None),
         integration_mfa: Set(false),
+        sign_in_failed_attempts: Set(0),
+        sign_in_locked_until: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -269,21 +271,48 @@ pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<User>> {
         .collect())
 }
 
-/// Signs in: the user, if `password` is theirs.
+/// Signs in at `now`: the user, if `password` is theirs.
 ///
 /// An unknown username costs a hash too, so timing does not reveal which usernames exist.
+/// Wrong passwords are throttled per user like wrong two-factor codes: after
+/// [`crate::mfa::FREE_ATTEMPTS`] in a row no password is checked for a lock-out that doubles
+/// with each further wrong one ([`crate::mfa::lockout_after`]); a right password resets the
+/// count. The count is in the database, so restarting the app does not reset it.
 ///
 /// # Errors
 /// [`Error::InvalidCredentials`] for an unknown user or a wrong password (the same error for
-/// both); [`Error::Db`] on database failure.
-pub async fn sign_in(db: &DatabaseConnection, username: &str, password: &Secret) -> Result<User> {
-    match user_row(db, username.trim()).await? {
-        Some(row) if password_matches(password, &row.password_hash)? => Ok(User::from(&row)),
-        Some(_) => Err(Error::InvalidCredentials),
-        None => {
-            let _ = hash_password(password)?;
-            Err(Error::InvalidCredentials)
-        }
+/// both); [`Error::SignInLockedOut`] while locked out (the password is not even checked);
+/// [`Error::Db`] on database failure.
+pub async fn sign_in(
+    db: &DatabaseConnection,
+    username: &str,
+    password: &Secret,
+    now: DateTime<Utc>,
+) -> Result<User> {
+    let Some(row) = user_row(db, username.trim()).await? else {
+        let _ = hash_password(password)?;
+        return Err(Error::InvalidCredentials);
+    };
+    if let Some(until) = row.sign_in_locked_until.filter(|until| *until > now) {
+        return Err(Error::SignInLockedOut { until });
+    }
+    let right = password_matches(password, &row.password_hash)?;
+    let user = User::from(&row);
+    let failures = if right {
+        0
+    } else {
+        row.sign_in_failed_attempts.saturating_add(1)
+    };
+    if failures != row.sign_in_failed_attempts || (right && row.sign_in_locked_until.is_some()) {
+        let mut active = row.into_active_model();
+        active.sign_in_failed_attempts = Set(failures);
+        active.sign_in_locked_until = Set(crate::mfa::lockout_after(failures).map(|d| now + d));
+        active.update(db).await?;
+    }
+    if right {
+        Ok(user)
+    } else {
+        Err(Error::InvalidCredentials)
     }
 }
 
@@ -681,18 +710,20 @@ mod tests {
             "the stored hash is an argon2id PHC string, not the password"
         );
         assert!(!row.password_hash.contains("correct horse"));
-        let signed_in = sign_in(&db, "ana", &pw("correct horse")).await.unwrap();
+        let signed_in = sign_in(&db, "ana", &pw("correct horse"), now())
+            .await
+            .unwrap();
         assert_eq!(signed_in.id, created.id, "the right password signs in");
         assert!(
             matches!(
-                sign_in(&db, "ana", &pw("wrong horse")).await,
+                sign_in(&db, "ana", &pw("wrong horse"), now()).await,
                 Err(Error::InvalidCredentials)
             ),
             "a wrong password is refused"
         );
         assert!(
             matches!(
-                sign_in(&db, "bob", &pw("correct horse")).await,
+                sign_in(&db, "bob", &pw("correct horse"), now()).await,
                 Err(Error::InvalidCredentials)
             ),
             "an unknown user gets the same error as a wrong password"
@@ -705,7 +736,9 @@ mod tests {
         let ana = create_user(&db, "Ana.Lee", &pw("correct horse"), None, now())
             .await
             .unwrap();
-        let signed_in = sign_in(&db, "ana.lee", &pw("correct horse")).await.unwrap();
+        let signed_in = sign_in(&db, "ana.lee", &pw("correct horse"), now())
+            .await
+            .unwrap();
         assert_eq!(
             signed_in.id, ana.id,
             "typed in lower case, the same user signs in"
@@ -724,10 +757,67 @@ mod tests {
         );
         assert!(
             matches!(
-                sign_in(&db, "ana.lee", &pw("wrong horse")).await,
+                sign_in(&db, "ana.lee", &pw("wrong horse"), now()).await,
                 Err(Error::InvalidCredentials)
             ),
             "the password still has to be right"
+        );
+    }
+
+    #[tokio::test]
+    async fn wrong_passwords_lock_the_user_out_for_growing_periods_and_a_right_one_resets() {
+        let db = db::open_in_memory().await.unwrap();
+        let ana = create_user(&db, "ana", &pw("correct horse"), None, now())
+            .await
+            .unwrap();
+        let t = |secs: i64| now() + chrono::Duration::seconds(secs);
+        for attempt in 1..=5 {
+            assert!(
+                matches!(
+                    sign_in(&db, "ana", &pw("wrong horse"), t(0)).await,
+                    Err(Error::InvalidCredentials)
+                ),
+                "attempt {attempt} is just wrong"
+            );
+        }
+        // mfa::FREE_ATTEMPTS = 5 wrong ones are free; the 5th locks for FIRST_LOCKOUT_SECS = 30 s.
+        assert!(
+            matches!(
+                sign_in(&db, "ana", &pw("correct horse"), t(29)).await,
+                Err(Error::SignInLockedOut { until }) if until == t(30)
+            ),
+            "while locked, even the right password is not checked"
+        );
+        assert!(
+            matches!(
+                sign_in(&db, "ana", &pw("wrong horse"), t(30)).await,
+                Err(Error::InvalidCredentials)
+            ),
+            "after the lock-out a wrong password is checked again"
+        );
+        assert!(
+            matches!(
+                sign_in(&db, "ana", &pw("correct horse"), t(89)).await,
+                Err(Error::SignInLockedOut { until }) if until == t(90)
+            ),
+            "the 6th wrong password doubles the lock-out to 60 s (from t = 30 s)"
+        );
+        let signed_in = sign_in(&db, "ana", &pw("correct horse"), t(90))
+            .await
+            .unwrap();
+        assert_eq!(signed_in.id, ana.id);
+        let row = user_model(&db, ana.id).await.unwrap();
+        assert_eq!(
+            (row.sign_in_failed_attempts, row.sign_in_locked_until),
+            (0, None),
+            "a right password resets the count"
+        );
+        assert!(
+            matches!(
+                sign_in(&db, "bob", &pw("x"), t(90)).await,
+                Err(Error::InvalidCredentials)
+            ),
+            "an unknown user is never locked (there is nothing to lock)"
         );
     }
 
@@ -794,8 +884,12 @@ mod tests {
         change_password(&db, u.id, &pw("old password"), &pw("new password"), now())
             .await
             .unwrap();
-        assert!(sign_in(&db, "ana", &pw("new password")).await.is_ok());
-        assert!(sign_in(&db, "ana", &pw("old password")).await.is_err());
+        assert!(sign_in(&db, "ana", &pw("new password"), now())
+            .await
+            .is_ok());
+        assert!(sign_in(&db, "ana", &pw("old password"), now())
+            .await
+            .is_err());
         let new_key = vault_key(&db, u.id, &pw("new password")).await.unwrap();
         assert_ne!(
             old_key.expose(),

@@ -28,6 +28,14 @@ pub enum Error {
     /// Sign-in failed: no such user, or the password is wrong (deliberately not saying which).
     #[error("The username or password is wrong.")]
     InvalidCredentials,
+    /// Too many wrong passwords for this user in a row: no password is checked before `until`
+    /// (the same growing lock-outs as two-factor codes, [`crate::mfa::lockout_after`]). Shown in
+    /// the computer's own time zone.
+    #[error("Too many wrong passwords. Try again after {}.", .until.with_timezone(&chrono::Local).format("%H:%M:%S"))]
+    SignInLockedOut {
+        /// When passwords are checked again.
+        until: chrono::DateTime<chrono::Utc>,
+    },
     /// An integration action needs two-factor authentication, and the user has not enrolled.
     /// The UI offers to turn it on.
     #[error("Enable two-factor authentication to connect to Xero")]

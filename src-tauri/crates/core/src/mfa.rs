@@ -331,7 +331,6 @@ fn check_not_locked(row: &user::Model, now: DateTime<Utc>) -> Result<()> {
     }
 }
 
-/// The time step `code` belongs to, if it is valid at `now` and newer than the last accepted.
 /// What checking an authenticator code against the secret found.
 enum TotpCheck {
     /// Valid within ±1 step, and newer than the last accepted step: the step it belongs to.
@@ -352,6 +351,8 @@ impl TotpCheck {
     }
 }
 
+/// Which step `code` belongs to at `now` (±1 step of skew), and whether it is newer than the
+/// last accepted one.
 fn totp_step(
     secret: &[u8],
     row: &user::Model,

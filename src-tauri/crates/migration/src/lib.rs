@@ -15,6 +15,7 @@ mod m20261130_000002_create_xpm_sync;
 mod m20261130_000003_add_xpm_client_values;
 mod m20261130_000004_create_reconcile;
 mod m20261130_000010_create_xpm_bulk_queue;
+mod m20261130_000020_add_sign_in_throttle;
 
 /// The ordered list of every migration; run [`MigratorTrait::up`] at start-up and in DB tests.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_add_xpm_client_values::Migration),
             Box::new(m20261130_000004_create_reconcile::Migration),
             Box::new(m20261130_000010_create_xpm_bulk_queue::Migration),
+            Box::new(m20261130_000020_add_sign_in_throttle::Migration),
         ]
     }
 }

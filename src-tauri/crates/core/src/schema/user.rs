@@ -1,5 +1,5 @@
 //! `user`: a local account — argon2id password hash (PHC string), the salt of its vault key,
-//! two-factor state and the integration-MFA flag. Never a secret: TOTP secrets and recovery
+//! two-factor state, the integration-MFA flag and the wrong-password throttle. Never a secret: TOTP secrets and recovery
 //! codes live in the user's vault.
 #![allow(missing_docs)]
 
@@ -19,6 +19,8 @@ pub struct Model {
     pub mfa_failed_attempts: i32,
     pub mfa_locked_until: Option<DateTimeUtc>,
     pub integration_mfa: bool,
+    pub sign_in_failed_attempts: i32,
+    pub sign_in_locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
