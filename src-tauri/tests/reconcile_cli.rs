@@ -1,7 +1,8 @@
 //! `structuregram xpm reconcile` of the real binary against the simulator's small fixture
 //! practice: link "Fernhill Family" as a new group (never pulled), preview the differences as
 //! a plan file, edit the plan (Zoë's unknown "Sole Trader" structure needs a type; an item id
-//! the preview does not have is reported, not applied), apply it, and preview again: empty.
+//! the preview does not have is reported, not applied), apply it, apply the same file again
+//! (refused: already applied), and preview again: empty.
 
 use serde_json::Value;
 
@@ -28,6 +29,24 @@ fn preview(dir: &DataDir, code: &str) -> Value {
         ],
     ))
     .unwrap()
+}
+
+fn apply(dir: &DataDir, file: &std::path::Path, code: &str) -> std::process::Output {
+    run(
+        dir,
+        &[
+            "xpm",
+            "reconcile",
+            "--group",
+            "Fernhill Family",
+            "--apply",
+            file.to_str().unwrap(),
+            "--username",
+            "ana",
+            "--code",
+            code,
+        ],
+    )
 }
 
 #[test]
@@ -63,21 +82,7 @@ fn preview_edit_the_plan_apply_and_preview_again_headless() {
     let file = data.path().join("plan.json");
     std::fs::write(&file, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
 
-    let out = run(
-        dir,
-        &[
-            "xpm",
-            "reconcile",
-            "--group",
-            "Fernhill Family",
-            "--apply",
-            file.to_str().unwrap(),
-            "--username",
-            "ana",
-            "--code",
-            &codes.next().unwrap(),
-        ],
-    );
+    let out = apply(dir, &file, &codes.next().unwrap());
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -90,27 +95,24 @@ fn preview_edit_the_plan_apply_and_preview_again_headless() {
     assert!(stderr.contains("blocked 0, failed 0"), "{stderr}");
     assert!(stdout.contains("Applied"), "{stdout}");
 
+    // The same file again: refused as already applied, not reported as changed differences.
+    let twice = apply(dir, &file, &codes.next().unwrap());
+    let stderr = String::from_utf8_lossy(&twice.stderr);
+    assert!(!twice.status.success(), "{stderr}");
+    assert!(stderr.contains("This plan was already applied"), "{stderr}");
+    assert!(!stderr.contains("changed since the preview"), "{stderr}");
+    assert!(
+        !stderr.contains("is not in the current preview"),
+        "{stderr}"
+    );
+
     let again = preview(dir, &codes.next().unwrap());
     assert_eq!(again["items"].as_array().unwrap().len(), 0, "{again:#}");
     assert_eq!(again["summary"]["readyToApply"], true);
 
     // A file that is not a plan is refused before any XPM call.
     std::fs::write(&file, "[1, 2]").unwrap();
-    let bad = run(
-        dir,
-        &[
-            "xpm",
-            "reconcile",
-            "--group",
-            "Fernhill Family",
-            "--apply",
-            file.to_str().unwrap(),
-            "--username",
-            "ana",
-            "--code",
-            &codes.next().unwrap(),
-        ],
-    );
+    let bad = apply(dir, &file, &codes.next().unwrap());
     assert!(!bad.status.success());
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("is not a reconciliation plan"),

@@ -683,7 +683,30 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                     })?;
                     let known: std::collections::HashSet<&str> =
                         current.items.iter().map(|i| i.id.as_str()).collect();
+                    let done = reconcile::applied(&state.db, org, g.id).await?;
+                    let already: Vec<&str> = file
+                        .items
+                        .iter()
+                        .map(|i| i.id.as_str())
+                        .filter(|id| done.iter().any(|d| d == id))
+                        .collect();
+                    if !already.is_empty()
+                        && file.items.iter().all(|i| !known.contains(i.id.as_str()))
+                    {
+                        anyhow::bail!(
+                            "This plan was already applied ({} item(s) done, nothing of it left to apply); generate a new preview with `structuregram xpm reconcile --group {} --preview --json`.",
+                            already.len(),
+                            g.id
+                        );
+                    }
                     for item in &file.items {
+                        if already.contains(&item.id.as_str()) {
+                            eprintln!(
+                                "Already applied: {} (by an earlier apply of this plan).",
+                                item.id
+                            );
+                            continue;
+                        }
                         if !known.contains(item.id.as_str()) {
                             eprintln!(
                                 "Not applied: {} is not in the current preview (the difference is gone or changed). Preview again to see it.",
@@ -841,16 +864,7 @@ fn read_plan(path: &std::path::Path) -> anyhow::Result<PlanFile> {
 /// The human-readable preview: one line per difference, then the summary and caveats.
 fn print_reconcile(p: &reconcile::ReconcilePreview) -> anyhow::Result<()> {
     for i in &p.items {
-        outln!(
-            "{:<10} {:<22} {:<28} {} [{}]",
-            format!("{:?}", i.status),
-            format!("{:?}", i.diff_type),
-            i.id,
-            i.subject,
-            i.effective
-                .map(|a| format!("{a:?}"))
-                .unwrap_or_else(|| "undecided".into())
-        );
+        outln!("{}", reconcile_line(i));
     }
     let s = &p.summary;
     eprintln!(
@@ -869,6 +883,30 @@ fn print_reconcile(p: &reconcile::ReconcilePreview) -> anyhow::Result<()> {
         eprintln!("{c}");
     }
     Ok(())
+}
+
+/// A value as the `--json` output and the plan file spell it (`ENTITY_ONLY_IN_SG`,
+/// `createInXpm`, `needsInput`), so the table and the file a user edits use one form.
+fn wire<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// One difference as a table row: status, type, id, subject, the action apply would take.
+fn reconcile_line(i: &reconcile::ReconcileItem) -> String {
+    format!(
+        "{:<10} {:<22} {:<28} {} [{}]",
+        wire(&i.status),
+        wire(&i.diff_type),
+        i.id,
+        i.subject,
+        i.effective
+            .map(|a| wire(&a))
+            .unwrap_or_else(|| "undecided".into())
+    )
 }
 
 /// How a fetch strategy reads clients, in words.
@@ -947,4 +985,33 @@ fn print_pull(
         outln!("Decide with --decisions FILE (ids above; shapes in --json), then pull again.");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reconcile_table_spells_types_actions_and_statuses_as_the_json_plan_does() {
+        let item: reconcile::ReconcileItem = serde_json::from_value(serde_json::json!({
+            "id": "sg-only:7",
+            "diffType": "ENTITY_ONLY_IN_SG",
+            "category": "entities",
+            "subject": "Wharf Services Pty Ltd",
+            "sgLabel": null, "xpmLabel": null, "entityId": 7, "relationshipId": null,
+            "xpmUuid": null, "crossGroup": false, "fields": [],
+            "actions": ["createInXpm", "ignore", "deleteInSg"],
+            "recommended": "createInXpm", "candidates": [], "decision": null,
+            "effective": "createInXpm", "status": "needsInput", "needs": null,
+            "waitingOn": [], "guarded": false, "note": null
+        }))
+        .unwrap();
+        let line = reconcile_line(&item);
+        assert!(line.starts_with("needsInput ENTITY_ONLY_IN_SG "), "{line}");
+        assert!(
+            line.ends_with("Wharf Services Pty Ltd [createInXpm]"),
+            "{line}"
+        );
+        assert!(!line.contains("EntityOnlyInSg"), "{line}");
+    }
 }

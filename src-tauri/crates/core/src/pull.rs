@@ -1964,14 +1964,20 @@ impl Apply<'_> {
             .await?
             .into_iter()
             .filter(|r| !mapped.contains(&r.id))
-            .find(|r| {
-                (r.from_entity_id == input.from_id && r.to_entity_id == input.to_id)
-                    || (input.kind == RelationshipKind::Spouse
-                        && r.from_entity_id == input.to_id
-                        && r.to_entity_id == input.from_id)
-            });
+            .find(|r| same_relationship(r, input));
         Ok(found.map(|r| r.id))
     }
+}
+
+/// Whether a local relationship row is the fact `input` describes: the same kind between the
+/// same two entities (a spouse either way round). Pull and reconciliation adopt such a row
+/// instead of creating a second one.
+pub(crate) fn same_relationship(r: &relationship::Model, input: &RelationshipInput) -> bool {
+    r.kind == input.kind
+        && ((r.from_entity_id == input.from_id && r.to_entity_id == input.to_id)
+            || (input.kind == RelationshipKind::Spouse
+                && r.from_entity_id == input.to_id
+                && r.to_entity_id == input.from_id))
 }
 
 fn or_none(s: &str) -> &str {

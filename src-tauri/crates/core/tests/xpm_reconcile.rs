@@ -64,13 +64,17 @@ impl T {
     }
 
     async fn preview(&self) -> ReconcilePreview {
+        self.preview_of(self.group).await
+    }
+
+    async fn preview_of(&self, group: i32) -> ReconcilePreview {
         reconcile::preview(
             &self.db,
             self.org,
             &self.cipher,
             &self.x.client,
             &self.x.session,
-            self.group,
+            group,
             self.now(),
         )
         .await
@@ -78,18 +82,41 @@ impl T {
     }
 
     async fn apply(&self) -> ApplyReport {
+        self.apply_of(self.group).await
+    }
+
+    async fn apply_of(&self, group: i32) -> ApplyReport {
         reconcile::apply(
             &self.db,
             self.org,
             &self.cipher,
             &self.x.client,
             &self.x.session,
-            self.group,
+            group,
             &ApplyControl::default(),
             self.now(),
         )
         .await
         .unwrap()
+    }
+
+    /// A company entity here, in `groups`.
+    async fn add_company(&self, name: &str, groups: &[i32]) -> i32 {
+        entities::create(
+            &self.db,
+            self.org,
+            &self.cipher,
+            &EntityInput {
+                kind: EntityKind::Company,
+                name: name.into(),
+                ..Default::default()
+            },
+            groups,
+            self.now(),
+        )
+        .await
+        .unwrap()
+        .id
     }
 
     async fn decide(&self, item: &str, d: ReconcileDecision) -> ReconcilePreview {
@@ -495,21 +522,7 @@ async fn an_unmappable_structure_needs_a_type_then_imports_as_it() {
 async fn a_possible_duplicate_is_linked_to_the_matching_entity() {
     let t = setup().await;
     // An entity outside any group, and an XPM member with the same name.
-    let dup = entities::create(
-        &t.db,
-        t.org,
-        &t.cipher,
-        &EntityInput {
-            kind: EntityKind::Company,
-            name: "Pier Nominees Pty Ltd".into(),
-            ..Default::default()
-        },
-        &[],
-        t.now(),
-    )
-    .await
-    .unwrap()
-    .id;
+    let dup = t.add_company("Pier Nominees Pty Ltd", &[]).await;
     t.add_xpm_client("Pier Nominees Pty Ltd", "Company").await;
     let p = t.preview().await;
     let it = T::one(&p, DiffType::PossibleDuplicate);
@@ -550,7 +563,7 @@ async fn a_possible_duplicate_is_linked_to_the_matching_entity() {
 }
 
 #[tokio::test]
-async fn a_mapping_to_an_archived_client_is_stale_and_cleared() {
+async fn a_mapping_to_an_archived_client_is_kept_by_default_or_cleared_on_request() {
     let t = setup().await;
     let seed = t.uuid_of("Harbour Seed Pty Ltd").await;
     t.admin().set_archived(TENANT, &seed, true).unwrap();
@@ -559,7 +572,21 @@ async fn a_mapping_to_an_archived_client_is_stale_and_cleared() {
         .unwrap();
     let p = t.preview().await;
     let it = T::one(&p, DiffType::StaleMapping);
-    assert_eq!(it.recommended, Some(Action::ClearMapping));
+    assert!(it.id.starts_with("archived:"), "{}", it.id);
+    assert_eq!(
+        it.recommended,
+        Some(Action::Ignore),
+        "keeping it is the default"
+    );
+    assert_eq!(it.actions, vec![Action::Ignore, Action::ClearMapping]);
+    t.decide(
+        &it.id,
+        ReconcileDecision {
+            action: Some(Action::ClearMapping),
+            ..Default::default()
+        },
+    )
+    .await;
     t.apply().await;
     // Next round: the entity is only in StructureGram now.
     let p = t.preview().await;
@@ -567,6 +594,77 @@ async fn a_mapping_to_an_archived_client_is_stale_and_cleared() {
         T::one(&p, DiffType::EntityOnlyInSg).subject,
         "Harbour Seed Pty Ltd"
     );
+}
+
+#[tokio::test]
+async fn an_archived_related_client_is_recognised_and_its_relationships_still_match() {
+    let t = setup().await;
+    // XPM archives the company and drops it from the group; Ada's directorship of it and its
+    // 100 units in the trust are still on the other members' records.
+    let co = t.uuid_of("Harbour Holdings Pty Ltd").await;
+    t.admin().set_archived(TENANT, &co, true).unwrap();
+    t.admin()
+        .move_group_member(TENANT, &co, Some(&t.xgroup), None)
+        .unwrap();
+    let p = t.preview().await;
+    // One item, the archived client: not a stale mapping to clear, and neither relationship
+    // shown as only here and only in XPM.
+    assert_eq!(p.items.len(), 1, "{:#?}", p.items);
+    let it = &p.items[0];
+    assert_eq!(it.id, format!("archived:{}", t.co));
+    assert_eq!(it.diff_type, DiffType::StaleMapping);
+    assert_eq!(it.xpm_uuid.as_deref(), Some(co.as_str()));
+    assert_eq!(it.effective, Some(Action::Ignore));
+    assert_eq!(it.status, ItemStatus::Ready);
+    assert!(it.note.as_deref().unwrap().contains("archived in XPM"));
+    // Accepting the recommendation changes nothing, and the next round shows the same one
+    // item: no clear / duplicate / link loop.
+    let r = t.settle().await;
+    assert_eq!(
+        (r.counts.applied, r.counts.ignored),
+        (0, 1),
+        "{:#?}",
+        r.results
+    );
+    let p = t.preview().await;
+    let ids: Vec<&str> = p.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, vec![format!("archived:{}", t.co).as_str()]);
+}
+
+#[tokio::test]
+async fn a_member_moved_to_another_xpm_group_is_not_added_back_by_default() {
+    let t = setup().await;
+    let ada = t.uuid_of("Ada Harbour").await;
+    // In XPM, Ada moves to a group of her own.
+    t.x.client
+        .add_client_group(
+            &t.x.session,
+            &ClientGroupInput {
+                name: "Ada Harbour Family".into(),
+                taxable: Field::Missing,
+                client: ada.parse().unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    t.admin()
+        .move_group_member(TENANT, &ada, Some(&t.xgroup), None)
+        .unwrap();
+    let p = t.preview().await;
+    let it = T::one(&p, DiffType::MembershipOnlyInSg);
+    assert_eq!(it.entity_id, Some(t.ada));
+    assert_eq!(it.recommended, None, "the user decides");
+    assert_eq!(it.effective, None);
+    assert_eq!(it.status, ItemStatus::NeedsInput);
+    let note = it.note.as_deref().unwrap();
+    assert!(
+        note.contains("\u{201c}Ada Harbour Family\u{201d}"),
+        "{note}"
+    );
+    assert!(!p.summary.ready_to_apply);
+    // Accepting recommendations leaves it undecided: nothing re-adds her.
+    let p = t.helper(Helper::AcceptRecommendations).await;
+    assert_eq!(T::one(&p, DiffType::MembershipOnlyInSg).decision, None);
 }
 
 #[tokio::test]
@@ -797,6 +895,211 @@ async fn a_confirmed_deletion_is_asked_again_in_the_next_round() {
         current.items[0].decision, None,
         "forgotten in the database too"
     );
+}
+
+#[tokio::test]
+async fn an_ignored_item_is_undecided_again_in_the_next_round_and_other_decisions_stay() {
+    let t = setup().await;
+    let u = t.add_xpm_client("Quayside Pty Ltd", "Company").await;
+    let local = t.add_company("Wharf Services Pty Ltd", &[t.group]).await;
+    t.preview().await;
+    let (xpm_only, sg_only) = (format!("xpm-only:{u}"), format!("sg-only:{local}"));
+    let ignore = ReconcileDecision {
+        action: Some(Action::Ignore),
+        ..Default::default()
+    };
+    let create = ReconcileDecision {
+        action: Some(Action::CreateInXpm),
+        ..Default::default()
+    };
+    t.decide(&xpm_only, ignore.clone()).await;
+    t.decide(&sg_only, create.clone()).await;
+    let item =
+        |p: &ReconcilePreview, id: &str| p.items.iter().find(|i| i.id == id).cloned().unwrap();
+    // A new preview without applying: the ignore is gone, the recommendation is back; the
+    // other decision stays.
+    let p = t.preview().await;
+    assert_eq!(item(&p, &xpm_only).decision, None);
+    assert_eq!(item(&p, &xpm_only).effective, Some(Action::ImportToSg));
+    assert_eq!(item(&p, &sg_only).decision, Some(create.clone()));
+    let current = reconcile::current(&t.db, t.org, t.group)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        item(&current, &xpm_only).decision,
+        None,
+        "forgotten in the database too"
+    );
+    // Ignored in an apply: still undecided in the round after.
+    t.decide(&xpm_only, ignore).await;
+    t.decide(
+        &sg_only,
+        ReconcileDecision {
+            action: Some(Action::Ignore),
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = t.apply().await;
+    assert_eq!(r.counts.ignored, 2, "{:#?}", r.results);
+    let p = t.preview().await;
+    assert_eq!(item(&p, &xpm_only).decision, None);
+    assert_eq!(item(&p, &sg_only).decision, None);
+    assert_eq!(item(&p, &sg_only).effective, Some(Action::CreateInXpm));
+}
+
+#[tokio::test]
+async fn applying_the_same_plan_again_reports_its_items_as_already_applied() {
+    let t = setup().await;
+    let u = t.add_xpm_client("Quayside Pty Ltd", "Company").await;
+    t.preview().await;
+    let r = t.apply().await;
+    assert_eq!(r.counts.applied, 1, "{:#?}", r.results);
+    let id = format!("xpm-only:{u}");
+    assert_eq!(
+        reconcile::applied(&t.db, t.org, t.group).await.unwrap(),
+        vec![id.clone()]
+    );
+    // Again, without a new preview: nothing to do, nothing reported as changed.
+    let again = t.apply().await;
+    assert!(again.results.is_empty(), "{:#?}", again.results);
+    assert!(
+        again.not_in_preview.is_empty(),
+        "{:?}",
+        again.not_in_preview
+    );
+    assert_eq!(
+        reconcile::applied(&t.db, t.org, t.group).await.unwrap(),
+        vec![id]
+    );
+    // A new preview is a new plan.
+    t.assert_clean().await;
+    assert!(reconcile::applied(&t.db, t.org, t.group)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_second_group_linked_but_never_pulled_adopts_the_relationships_already_here() {
+    let t = setup().await;
+    let (co, ada) = (
+        t.uuid_of("Harbour Holdings Pty Ltd").await,
+        t.uuid_of("Ada Harbour").await,
+    );
+    // A secretaryship entered on both sides by hand: the same relationship, never synced.
+    t.admin()
+        .add_relationship(TENANT, &co, &ada, "Secretary", 0, "0", None, None)
+        .unwrap();
+    relationships::create(
+        &t.db,
+        t.org,
+        &rel(RelationshipKind::Secretary, t.ada, t.co),
+        t.now(),
+    )
+    .await
+    .unwrap();
+    // A second XPM group holding Ada and the company, linked to a new local group (empty:
+    // never pulled).
+    let g2 =
+        t.x.client
+            .add_client_group(
+                &t.x.session,
+                &ClientGroupInput {
+                    name: "Harbour Directors".into(),
+                    taxable: Field::Missing,
+                    client: ada.parse().unwrap(),
+                },
+            )
+            .await
+            .unwrap()
+            .uuid
+            .hyphenated()
+            .to_string();
+    t.admin()
+        .move_group_member(TENANT, &co, None, Some(&g2))
+        .unwrap();
+    discovery::refresh(&t.db, t.org, &t.x.client, &t.x.session, t.now())
+        .await
+        .unwrap();
+    let group2 = groups::create(&t.db, t.org, "Harbour Directors", t.now())
+        .await
+        .unwrap()
+        .id;
+    links::link_existing(&t.db, t.org, &g2, group2, t.now())
+        .await
+        .unwrap();
+    let p = t.preview_of(group2).await;
+    // Only the two memberships differ: the directorship (synced by the first group), the
+    // secretaryship (unsynced on both sides) and the company's units in the trust are here.
+    let mut ids: Vec<&str> = p.items.iter().map(|i| i.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut want = vec![format!("xpm-member:{ada}"), format!("xpm-member:{co}")];
+    want.sort();
+    assert_eq!(ids, want, "{:#?}", p.items);
+    reconcile::helper(&t.db, t.org, group2, Helper::AcceptRecommendations, t.now())
+        .await
+        .unwrap();
+    let r = t.apply_of(group2).await;
+    assert_eq!(
+        (r.counts.applied, r.counts.failed),
+        (2, 0),
+        "{:#?}",
+        r.results
+    );
+    let p = t.preview_of(group2).await;
+    assert!(p.items.is_empty(), "{:#?}", p.items);
+    // Still one secretaryship here.
+    let secretaries = relationships::list_for_group(&t.db, t.org, t.group)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.details.kind == RelationshipKind::Secretary)
+        .count();
+    assert_eq!(secretaries, 1);
+}
+
+#[tokio::test]
+async fn a_relationship_of_a_client_linked_this_round_is_adopted_not_imported_twice() {
+    let t = setup().await;
+    // Here: Pier Nominees (in no group, never synced) with Ada as its director. In XPM: the
+    // same company, new in the group, with the same directorship.
+    let pier = t.add_company("Pier Nominees Pty Ltd", &[]).await;
+    relationships::create(
+        &t.db,
+        t.org,
+        &rel(RelationshipKind::Director, t.ada, pier),
+        t.now(),
+    )
+    .await
+    .unwrap();
+    let ada = t.uuid_of("Ada Harbour").await;
+    let xpier = t.add_xpm_client("Pier Nominees Pty Ltd", "Company").await;
+    t.admin()
+        .add_relationship(TENANT, &xpier, &ada, "Director", 0, "0", None, None)
+        .unwrap();
+    let p = t.preview().await;
+    let dup = T::one(&p, DiffType::PossibleDuplicate);
+    t.decide(
+        &dup.id,
+        ReconcileDecision {
+            action: Some(Action::LinkToSg),
+            entity_id: Some(pier),
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = t.apply().await;
+    assert_eq!(r.counts.failed + r.counts.blocked, 0, "{:#?}", r.results);
+    t.assert_clean().await;
+    let directors = relationships::list_for_group(&t.db, t.org, t.group)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.details.kind == RelationshipKind::Director && r.details.to_id == pier)
+        .count();
+    assert_eq!(directors, 1, "one directorship of Pier Nominees, not two");
 }
 
 #[tokio::test]

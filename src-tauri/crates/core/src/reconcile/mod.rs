@@ -18,6 +18,19 @@
 //!   (`push::rel_spec`: `holder|type|target`); only what XPM can hold is compared (shares for
 //!   holdings, a percentage for partners, start and end dates). Custom links are not compared
 //!   (XPM has no equivalent; push skips them too).
+//! - Pairing goes through the mappings, and falls back on what is already here: an XPM
+//!   relationship whose two ends are mapped pairs with the local row mapped to its key, else
+//!   with an unmapped row of the same kind between the same entities (as the pull adopts one,
+//!   `pull::same_relationship`), even when the row touches none of this group's members (a
+//!   second group linked but never pulled); apply adopts such a row instead of importing a
+//!   copy. Unmapped clients match unmapped entities by the pull's duplicate rules (§8.8) and
+//!   need the user's choice there too.
+//! - A mapping to a client archived in XPM (while the entity is active) is its own item
+//!   (`archived:<entity>`, a [`DiffType::StaleMapping`]): keep the mapping (the default) or
+//!   clear it; XPM's API cannot unarchive. The mapping keeps working for relationships, and the
+//!   client's fields and membership are not compared while it is archived.
+//! - A member missing from the XPM group whose client XPM has in another client group is not
+//!   recommended for adding back (it may have moved); the item's note names the group.
 //!
 //! The differences are the twelve [`DiffType`]s; each item has a stable id, its allowed
 //! [`Action`]s with a recommendation (never a deletion), and a status: ready, needs input or
@@ -30,7 +43,8 @@
 //! Saved per item id in `reconcile_decision`, so they survive closing the app and a re-preview
 //! where the same difference remains; the last preview is kept in `reconcile_plan`, so deciding
 //! needs no XPM call. Guarded (destructive) actions need `confirmed`, else they stay "Ignore
-//! this round"; the summary says so in a caveat line.
+//! this round"; the summary says so in a caveat line. A new preview forgets guarded and
+//! "Ignore this round" decisions (they hold for one round); the others carry over.
 //!
 //! # Apply ([`apply`])
 //! XPM is read again; only items that were in the reviewed preview and are still there are
@@ -41,6 +55,8 @@
 //! and relationship create/update, each mapping saved as soon as its call succeeds; the run is
 //! recorded as a push run so a create whose answer was lost is found again by the next push or
 //! apply. XPM clients are archived, never deleted, and not when they belong to other XPM groups.
+//! Applied items leave the stored plan and are remembered ([`applied`]) until the next preview,
+//! so applying the same plan again can say "already applied".
 
 mod types;
 
@@ -51,6 +67,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     Set, TransactionTrait,
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use xpm::Client;
 
@@ -330,6 +347,12 @@ fn xpm_item(
     it.xpm_uuid = Some(u.to_owned());
     it.xpm_label = Some(name);
     it.cross_group = !member;
+    if c.is_archived.value() == Some(&true) && it.note.is_none() {
+        it.note = Some(format!(
+            "{} is archived in XPM; importing or linking it keeps it archived there.",
+            c.name
+        ));
+    }
     if !member {
         it.actions.retain(|a| *a != Action::RemoveFromXpmGroup);
     }
@@ -339,6 +362,78 @@ fn xpm_item(
         ..Extra::default()
     };
     (it, ex)
+}
+
+/// The relationship-value item of a local relationship paired with XPM's (the same key), or
+/// `None` when what XPM can hold agrees. The recommendation is the side that moved since the
+/// last sync: StructureGram's row still hashing as last synced means XPM moved.
+fn rel_attr_item(
+    r: &relationship::Model,
+    spec: &push::RelSpec,
+    f: &Fact,
+    rel_maps: &HashMap<i32, xpm_relationship_map::Model>,
+    subject: String,
+) -> Option<(ReconcileItem, Extra)> {
+    let (shares, pct, start, end) = xpm_attrs(r.kind, f);
+    let mut fields = Vec::new();
+    let mut cmp = |field: &str, sg: Option<String>, x: Option<String>| {
+        if sg != x {
+            fields.push(FieldDiff {
+                field: field.into(),
+                sg,
+                xpm: x,
+                recommended: None,
+                xpm_allowed: true,
+            });
+        }
+    };
+    cmp(
+        "NumberOfShares",
+        spec.shares.map(|n| n.to_string()),
+        shares.map(|n| n.to_string()),
+    );
+    cmp(
+        "Percentage",
+        spec.percentage.map(|p| p.to_string()),
+        pct.map(|p| p.to_string()),
+    );
+    cmp(
+        "StartDate",
+        spec.start.map(|d| d.to_string()),
+        start.map(|d| d.to_string()),
+    );
+    cmp(
+        "EndDate",
+        spec.end.map(|d| d.to_string()),
+        end.map(|d| d.to_string()),
+    );
+    if fields.is_empty() {
+        return None;
+    }
+    let id = format!("rel-attr:{}", r.id);
+    let mut it = new_item(id, DiffType::RelAttrMismatch, subject.clone());
+    it.relationship_id = Some(r.id);
+    it.sg_label = Some(subject);
+    it.xpm_label = Some(f.labels.join(" / "));
+    let synced = rel_maps
+        .get(&r.id)
+        .filter(|m| m.xpm_key == spec.key)
+        .and_then(|m| m.values_hash.clone());
+    let rec = match synced {
+        Some(h) if h == spec.hash => Some(FieldChoice::UseXpm),
+        Some(_) => Some(FieldChoice::UseSg),
+        None => None,
+    };
+    for fd in &mut fields {
+        fd.recommended = rec;
+    }
+    it.fields = fields;
+    let ex = Extra {
+        fact: Some(f.clone()),
+        rel_kind: Some(r.kind),
+        ..Extra::default()
+    };
+    Some((it, ex))
 }
 
 #[allow(clippy::too_many_lines)]
@@ -435,24 +530,44 @@ async fn build(
     let mut live_map: HashMap<i32, String> = HashMap::new();
     let mut stale: HashSet<i32> = HashSet::new();
 
-    // Stale mappings.
+    // Stale mappings, and mappings to clients archived in XPM.
+    let mut archived: HashSet<i32> = HashSet::new();
     let scope_entities: Vec<&entity::Model> = s.members.iter().chain(s.outside.iter()).collect();
     for e in &scope_entities {
         let Some(m) = maps.get(&e.id) else { continue };
-        let gone = match clients.get(&m.xpm_uuid) {
+        let (gone, is_archived) = match clients.get(&m.xpm_uuid) {
             // Archived in XPM while still active here (an archived client imported as archived
-            // is not stale), and no longer in the group.
-            Some(Some(c)) => {
-                c.is_archived.value() == Some(&true)
-                    && e.status != EntityStatus::Archived
-                    && !member_set.contains(&m.xpm_uuid)
-            }
-            _ => true,
+            // matches its entity).
+            Some(Some(c)) => (
+                false,
+                c.is_archived.value() == Some(&true) && e.status != EntityStatus::Archived,
+            ),
+            _ => (true, false),
         };
         let shared = by_uuid
             .get(&m.xpm_uuid)
             .is_some_and(|ids| ids.len() > 1 && ids[0] != e.id);
-        if gone || shared {
+        if !(gone || shared) && is_archived {
+            // The client exists: the mapping still names the right record, so relationships
+            // keep matching through it. XPM's API cannot unarchive a client (xpm-api.md,
+            // client.api has archive only), so the choice is keeping the mapping or clearing it.
+            let id = format!("archived:{}", e.id);
+            let mut it = new_item(id, DiffType::StaleMapping, e.name.clone());
+            it.actions = vec![Action::Ignore, Action::ClearMapping];
+            it.recommended = Some(Action::Ignore);
+            it.entity_id = Some(e.id);
+            it.xpm_uuid = Some(m.xpm_uuid.clone());
+            it.sg_label = Some(e.name.clone());
+            it.xpm_label = Some(m.xpm_name.clone());
+            it.cross_group = !sg_members.contains(&e.id);
+            it.note = Some(format!(
+                "The XPM client {} is archived in XPM (this app cannot unarchive it; do that in XPM if it should be active). Keep the mapping and leave it (its details and group membership are not compared while it is archived), or clear the mapping.",
+                m.xpm_name
+            ));
+            archived.insert(e.id);
+            live_map.insert(e.id, m.xpm_uuid.clone());
+            items.push(it);
+        } else if gone || shared {
             let id = format!("stale:{}", e.id);
             let mut it = new_item(id.clone(), DiffType::StaleMapping, e.name.clone());
             it.entity_id = Some(e.id);
@@ -467,7 +582,7 @@ async fn build(
                 )
             } else {
                 format!(
-                    "The XPM client {} is deleted or archived in XPM; clear the mapping, then create or link it in the next round.",
+                    "The XPM client {} is deleted in XPM; clear the mapping, then create or link it in the next round.",
                     m.xpm_name
                 )
             });
@@ -547,6 +662,10 @@ async fn build(
                 let Some(Some(c)) = clients.get(u) else {
                     continue;
                 };
+                if archived.contains(&e.id) {
+                    // The archived item covers it.
+                    continue;
+                }
                 if member && !member_set.contains(u) {
                     let id = format!("sg-member:{}", e.id);
                     let mut it = new_item(id, DiffType::MembershipOnlyInSg, e.name.clone());
@@ -554,6 +673,28 @@ async fn build(
                     it.xpm_uuid = Some(u.clone());
                     it.sg_label = Some(e.name.clone());
                     it.xpm_label = Some(c.name.clone());
+                    let elsewhere: Vec<String> = c
+                        .groups
+                        .iter()
+                        .flatten()
+                        .filter(|g| g.uuid != group_uuid)
+                        .map(|g| {
+                            if g.name.trim().is_empty() {
+                                pull::uuid_text(&g.uuid)
+                            } else {
+                                format!("\u{201c}{}\u{201d}", g.name.trim())
+                            }
+                        })
+                        .collect();
+                    if !elsewhere.is_empty() {
+                        // Moved in XPM, most likely: adding it back would undo that unasked.
+                        it.recommended = None;
+                        it.note = Some(format!(
+                            "XPM has {} in another client group ({}), not in this one: it may have moved there. Add it to this XPM group as well, remove it from this group here, or ignore it.",
+                            c.name,
+                            elsewhere.join(", ")
+                        ));
+                    }
                     items.push(it);
                 }
                 if member && compared.insert(e.id) {
@@ -607,6 +748,8 @@ async fn build(
     let names: HashMap<i32, String> = all.iter().map(|(id, e)| (*id, e.name.clone())).collect();
     let facts_by_key: HashMap<&str, &Fact> = facts.iter().map(|f| (f.key.as_str(), f)).collect();
     let mut matched: HashSet<String> = HashSet::new();
+    // Local relationships paired with one of XPM's.
+    let mut paired: HashSet<i32> = HashSet::new();
     let rel_maps: HashMap<i32, xpm_relationship_map::Model> = xpm_relationship_map::Entity::find()
         .filter(xpm_relationship_map::Column::OrganisationId.eq(org.0))
         .filter(xpm_relationship_map::Column::TenantId.eq(&tenant))
@@ -634,71 +777,11 @@ async fn build(
         {
             Some((spec, f)) => {
                 matched.insert(f.key.clone());
-                let (shares, pct, start, end) = xpm_attrs(r.kind, f);
-                let mut fields = Vec::new();
-                let mut cmp = |field: &str, sg: Option<String>, x: Option<String>| {
-                    if sg != x {
-                        fields.push(FieldDiff {
-                            field: field.into(),
-                            sg,
-                            xpm: x,
-                            recommended: None,
-                            xpm_allowed: true,
-                        });
-                    }
-                };
-                cmp(
-                    "NumberOfShares",
-                    spec.shares.map(|n| n.to_string()),
-                    shares.map(|n| n.to_string()),
-                );
-                cmp(
-                    "Percentage",
-                    spec.percentage.map(|p| p.to_string()),
-                    pct.map(|p| p.to_string()),
-                );
-                cmp(
-                    "StartDate",
-                    spec.start.map(|d| d.to_string()),
-                    start.map(|d| d.to_string()),
-                );
-                cmp(
-                    "EndDate",
-                    spec.end.map(|d| d.to_string()),
-                    end.map(|d| d.to_string()),
-                );
-                if fields.is_empty() {
-                    continue;
+                paired.insert(r.id);
+                if let Some((it, ex)) = rel_attr_item(r, spec, f, &rel_maps, subject) {
+                    extra.insert(it.id.clone(), ex);
+                    items.push(it);
                 }
-                let id = format!("rel-attr:{}", r.id);
-                let mut it = new_item(id.clone(), DiffType::RelAttrMismatch, subject.clone());
-                it.relationship_id = Some(r.id);
-                it.sg_label = Some(subject);
-                it.xpm_label = Some(f.labels.join(" / "));
-                // The side that moved since the last sync: StructureGram's row still hashes as
-                // last synced → XPM moved.
-                let synced = rel_maps
-                    .get(&r.id)
-                    .filter(|m| m.xpm_key == spec.key)
-                    .and_then(|m| m.values_hash.clone());
-                let rec = match synced {
-                    Some(h) if h == spec.hash => Some(FieldChoice::UseXpm),
-                    Some(_) => Some(FieldChoice::UseSg),
-                    None => None,
-                };
-                for fd in &mut fields {
-                    fd.recommended = rec;
-                }
-                it.fields = fields;
-                extra.insert(
-                    id,
-                    Extra {
-                        fact: Some(f.clone()),
-                        rel_kind: Some(r.kind),
-                        ..Extra::default()
-                    },
-                );
-                items.push(it);
             }
             None => {
                 let id = format!("rel-sg:{}", r.id);
@@ -747,6 +830,63 @@ async fn build(
                 .unwrap_or_else(|| uuid.to_owned()),
         }
     };
+    // XPM relationships whose two ends are mapped may already be here: from another group's
+    // pull (the relationship touches none of this group's members yet), or entered by hand.
+    // They are the same relationship, not one to import (which would be refused as existing).
+    let ends: Vec<i32> = facts
+        .iter()
+        .filter(|f| !matched.contains(&f.key))
+        .flat_map(|f| [entity_of(&f.from), entity_of(&f.to)])
+        .flatten()
+        .collect();
+    let local: Vec<relationship::Model> = relationships::touching(db, org, &ends)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind != RelationshipKind::Custom)
+        .collect();
+    let unmatched: Vec<&Fact> = facts.iter().filter(|f| !matched.contains(&f.key)).collect();
+    for f in unmatched {
+        let (Some(from), Some(to)) = (entity_of(&f.from), entity_of(&f.to)) else {
+            continue;
+        };
+        let Some(kind) = all
+            .get(&to)
+            .and_then(|e| pull::map_kind_for(&f.base, e.kind, e.trust_type))
+        else {
+            continue;
+        };
+        let input = pull::relationship_input(f, kind, from, to);
+        // Its own mapping first, else an unmapped row that is the same fact.
+        let found = local
+            .iter()
+            .filter(|r| !paired.contains(&r.id))
+            .find(|r| rel_maps.get(&r.id).is_some_and(|m| m.xpm_key == f.key))
+            .or_else(|| {
+                local.iter().find(|r| {
+                    !paired.contains(&r.id)
+                        && !rel_maps.contains_key(&r.id)
+                        && pull::same_relationship(r, &input)
+                })
+            });
+        let Some(r) = found else { continue };
+        matched.insert(f.key.clone());
+        paired.insert(r.id);
+        // Not "only in StructureGram" either.
+        let sg_only = format!("rel-sg:{}", r.id);
+        items.retain(|i| i.id != sg_only);
+        let spec = match (maps.get(&r.from_entity_id), maps.get(&r.to_entity_id)) {
+            (Some(a), Some(b)) => push::rel_spec(r, &a.xpm_uuid, &b.xpm_uuid),
+            _ => None,
+        };
+        // Values are compared when the row's key is XPM's (else only the pairing stands).
+        if let Some(spec) = spec.filter(|s| s.key == f.key) {
+            let subject = push::rel_subject(r, &names);
+            if let Some((it, ex)) = rel_attr_item(r, &spec, f, &rel_maps, subject) {
+                extra.insert(it.id.clone(), ex);
+                items.push(it);
+            }
+        }
+    }
     for f in facts.iter().filter(|f| !matched.contains(&f.key)) {
         let rel_kind = kind_of(&f.to).and_then(|(k, t)| pull::map_kind_for(&f.base, k, t));
         let labels = f.labels.join(" / ");
@@ -1017,6 +1157,12 @@ fn attach(items: &mut [ReconcileItem], decisions: &HashMap<String, ReconcileDeci
     settle(items);
 }
 
+/// Decisions a new preview forgets: destructive ones (asked again every round) and "Ignore
+/// this round"; the others carry over while their difference remains.
+fn for_this_round_only(d: &ReconcileDecision) -> bool {
+    d.action.is_some_and(|a| a.guarded() || a == Action::Ignore)
+}
+
 async fn save_plan(
     db: &DatabaseConnection,
     org: OrgId,
@@ -1033,7 +1179,11 @@ async fn save_plan(
         organisation_id: Set(org.0),
         group_id: Set(preview.group_id),
         tenant_id: Set(tenant.to_owned()),
-        items: Set(serde_json::to_string(preview).expect("preview serialises")),
+        items: Set(serde_json::to_string(&StoredPlan {
+            preview: preview.clone(),
+            applied: Vec::new(),
+        })
+        .expect("preview serialises")),
         created_at: Set(now),
         ..Default::default()
     }
@@ -1041,6 +1191,7 @@ async fn save_plan(
     .await?;
     // A destructive decision (confirmed or not) is asked again in every new round: what it
     // deletes may have changed since, and an earlier confirmation is no consent for this one.
+    // "Ignore this round" means this round only.
     let guarded: Vec<i32> = reconcile_decision::Entity::find()
         .filter(reconcile_decision::Column::OrganisationId.eq(org.0))
         .filter(reconcile_decision::Column::GroupId.eq(preview.group_id))
@@ -1049,7 +1200,7 @@ async fn save_plan(
         .into_iter()
         .filter(|row| {
             serde_json::from_str::<ReconcileDecision>(&row.decision)
-                .is_ok_and(|d| d.action.is_some_and(Action::guarded))
+                .is_ok_and(|d| for_this_round_only(&d))
         })
         .map(|row| row.id)
         .collect();
@@ -1091,8 +1242,8 @@ pub async fn preview(
 ) -> Result<ReconcilePreview> {
     let mut built = build(db, org, cipher, client, session, group_id).await?;
     let mut decisions = load_decisions(db, org, group_id).await?;
-    // A new round asks again for destructive decisions (`save_plan` forgets them too).
-    decisions.retain(|_, d| !d.action.is_some_and(Action::guarded));
+    // A new round asks again for destructive and ignored items (`save_plan` forgets them too).
+    decisions.retain(|_, d| !for_this_round_only(d));
     attach(&mut built.items, &decisions);
     let preview = ReconcilePreview {
         group_id,
@@ -1107,6 +1258,34 @@ pub async fn preview(
     Ok(preview)
 }
 
+/// What `reconcile_plan.items` holds: the last preview, and the ids of its items an apply
+/// carried out since (taken out of the preview's items).
+#[derive(Serialize, Deserialize)]
+struct StoredPlan {
+    #[serde(flatten)]
+    preview: ReconcilePreview,
+    #[serde(default)]
+    applied: Vec<String>,
+}
+
+async fn stored(
+    db: &DatabaseConnection,
+    org: OrgId,
+    group_id: i32,
+) -> Result<Option<(reconcile_plan::Model, StoredPlan)>> {
+    let Some(row) = reconcile_plan::Entity::find()
+        .filter(reconcile_plan::Column::OrganisationId.eq(org.0))
+        .filter(reconcile_plan::Column::GroupId.eq(group_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_str::<StoredPlan>(&row.items)
+        .ok()
+        .map(|p| (row, p)))
+}
+
 /// The group's current plan (the last preview with the saved decisions), if there is one: what
 /// the review page shows when it opens again.
 ///
@@ -1118,15 +1297,7 @@ pub async fn current(
     group_id: i32,
 ) -> Result<Option<ReconcilePreview>> {
     groups::get(db, org, group_id).await?;
-    let Some(row) = reconcile_plan::Entity::find()
-        .filter(reconcile_plan::Column::OrganisationId.eq(org.0))
-        .filter(reconcile_plan::Column::GroupId.eq(group_id))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let Ok(mut p) = serde_json::from_str::<ReconcilePreview>(&row.items) else {
+    let Some((_, StoredPlan { preview: mut p, .. })) = stored(db, org, group_id).await? else {
         return Ok(None);
     };
     let decisions = load_decisions(db, org, group_id).await?;
@@ -1135,8 +1306,23 @@ pub async fn current(
     Ok(Some(p))
 }
 
+/// The ids of the current plan's items that an apply has carried out (they are no longer among
+/// [`current`]'s items), in the order applied; empty after a new preview. A second apply of the
+/// same plan can so report them as already applied rather than as changed since the preview.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown group; [`Error::Db`].
+pub async fn applied(db: &DatabaseConnection, org: OrgId, group_id: i32) -> Result<Vec<String>> {
+    groups::get(db, org, group_id).await?;
+    Ok(stored(db, org, group_id)
+        .await?
+        .map(|(_, p)| p.applied)
+        .unwrap_or_default())
+}
+
 /// Takes the applied items out of the stored plan, so the review reopens ([`current`]) on what
-/// is left (ignored, deferred, blocked, failed) rather than on differences that are gone.
+/// is left (ignored, deferred, blocked, failed) rather than on differences that are gone, and
+/// remembers their ids ([`applied`]).
 async fn forget_applied(
     db: &DatabaseConnection,
     org: OrgId,
@@ -1146,20 +1332,17 @@ async fn forget_applied(
     if applied.is_empty() {
         return Ok(());
     }
-    let Some(row) = reconcile_plan::Entity::find()
-        .filter(reconcile_plan::Column::OrganisationId.eq(org.0))
-        .filter(reconcile_plan::Column::GroupId.eq(group_id))
-        .one(db)
-        .await?
-    else {
-        return Ok(());
-    };
-    let Ok(mut plan) = serde_json::from_str::<ReconcilePreview>(&row.items) else {
+    let Some((row, mut plan)) = stored(db, org, group_id).await? else {
         return Ok(());
     };
     let gone: HashSet<&str> = applied.iter().map(|(id, _)| id.as_str()).collect();
-    plan.items.retain(|i| !gone.contains(i.id.as_str()));
-    plan.summary = summarise(&plan.items);
+    plan.preview.items.retain(|i| !gone.contains(i.id.as_str()));
+    plan.preview.summary = summarise(&plan.preview.items);
+    for (id, _) in applied {
+        if !plan.applied.contains(id) {
+            plan.applied.push(id.clone());
+        }
+    }
     let mut active = row.into_active_model();
     active.items = Set(serde_json::to_string(&plan).expect("preview serialises"));
     active.update(db).await?;
@@ -1669,6 +1852,37 @@ impl Applier<'_> {
         Ok(())
     }
 
+    /// The local relationship that is XPM's fact `f` (as `input`): the row mapped to its key,
+    /// else an unmapped row of the same kind between the same entities.
+    async fn same_local(
+        &self,
+        input: &crate::model::RelationshipInput,
+        f: &Fact,
+    ) -> Result<Option<relationship::Model>> {
+        let rows =
+            relationships::touching(self.db, self.org, &[input.from_id, input.to_id]).await?;
+        let maps: HashMap<i32, String> = xpm_relationship_map::Entity::find()
+            .filter(xpm_relationship_map::Column::OrganisationId.eq(self.org.0))
+            .filter(xpm_relationship_map::Column::TenantId.eq(&self.tenant))
+            .filter(
+                xpm_relationship_map::Column::RelationshipId
+                    .is_in(rows.iter().map(|r| r.id).collect::<Vec<_>>()),
+            )
+            .all(self.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.relationship_id, m.xpm_key))
+            .collect();
+        Ok(rows
+            .iter()
+            .find(|r| maps.get(&r.id).is_some_and(|k| *k == f.key))
+            .or_else(|| {
+                rows.iter()
+                    .find(|r| !maps.contains_key(&r.id) && pull::same_relationship(r, input))
+            })
+            .cloned())
+    }
+
     async fn import_relationship(&mut self, item: &ReconcileItem, ex: &Extra) -> Result<Done> {
         let Some(f) = ex.fact.as_ref() else {
             return Ok(failed("Generate the preview again."));
@@ -1696,6 +1910,23 @@ impl Applier<'_> {
             return Ok(failed("Choose the relationship type first."));
         };
         let input = pull::relationship_input(f, kind, from, to);
+        if let Some(row) = self.same_local(&input, f).await? {
+            // Already here (an end was linked this round to an entity that has it): adopt it
+            // rather than fail as a duplicate every round.
+            let agrees = match (
+                self.map_of(row.from_entity_id).await?,
+                self.map_of(row.to_entity_id).await?,
+            ) {
+                (Some(a), Some(b)) => {
+                    push::rel_spec(&row, &a.xpm_uuid, &b.xpm_uuid).is_some_and(|spec| {
+                        rel_attr_item(&row, &spec, f, &HashMap::new(), String::new()).is_none()
+                    })
+                }
+                _ => false,
+            };
+            self.save_rel_map(&row, f, agrees).await?;
+            return Ok((ApplyOutcome::Applied, None));
+        }
         let txn = self.db.begin().await?;
         let created = match relationships::insert(&txn, self.org, &input, self.now).await {
             Ok(r) => r,
