@@ -28,4 +28,5 @@ etaSeconds: number,
 /**
  * Set while the run waits out an XPM limit: seconds (XPM's clock) to wait.
  */
-waitingSeconds: number | null, };
+waitingSeconds: number | null, 
+waitingUntil: string | null, };

@@ -33,4 +33,5 @@ plan: QueuePlan | null,
 /**
  * Estimated seconds to finish at the client's pace.
  */
-etaSeconds: number, };
+etaSeconds: number, 
+updatedAt: string | null, };
