@@ -299,6 +299,18 @@ function emptyInput(kind: EntityKind): EntityInput {
   };
 }
 
+/** A promise that settles when the returned function is called (after `onRelease`). */
+function held(onRelease: () => void): [Promise<void>, () => void] {
+  let release = () => {};
+  const hold = new Promise<void>((resolve) => {
+    release = () => {
+      onRelease();
+      resolve();
+    };
+  });
+  return [hold, release];
+}
+
 export class MockBackend implements Backend {
   private groups = new Map<number, StoredGroup>();
   private entities = new Map<number, StoredEntity>();
@@ -1212,13 +1224,8 @@ export class MockBackend implements Backend {
    * until the returned function is called, so a test can see the calm line and press Stop.
    */
   holdBulk(): () => void {
-    let release = () => {};
-    this.bulkHold = new Promise<void>((resolve) => {
-      release = () => {
-        this.bulkHold = null;
-        resolve();
-      };
-    });
+    const [hold, release] = held(() => (this.bulkHold = null));
+    this.bulkHold = hold;
     return release;
   }
 
@@ -1436,13 +1443,8 @@ export class MockBackend implements Backend {
    * so a test can see the progress bar and press Cancel.
    */
   holdPulls(): () => void {
-    let release = () => {};
-    this.pullHold = new Promise<void>((resolve) => {
-      release = () => {
-        this.pullHold = null;
-        resolve();
-      };
-    });
+    const [hold, release] = held(() => (this.pullHold = null));
+    this.pullHold = hold;
     return release;
   }
 

@@ -40,9 +40,12 @@ function planLine(o: BulkOverview, linkUnlinked: boolean): string | null {
   const plan = linkUnlinked ? n.planWithUnlinked : n.plan;
   if (!plan) return null;
   const eta = linkUnlinked ? n.etaWithUnlinkedSeconds : n.etaSeconds;
-  const groups =
-    n.resumable > 0 ? plural(plan.groups, "remaining group") : plural(plan.groups, "linked group");
-  const added = linkUnlinked && n.unlinked > 0 ? ` (${n.unlinked} of them linked first)` : "";
+  const linking = linkUnlinked && n.unlinked > 0;
+  const groups = plural(
+    plan.groups,
+    n.resumable > 0 ? "remaining group" : linking ? "group" : "linked group",
+  );
+  const added = linking ? ` (${n.unlinked} of them linked first)` : "";
   return `${groups}${added}, about ${plural(plan.calls, "XPM call")}, ${minutes(eta)} within XPM's limits.`;
 }
 

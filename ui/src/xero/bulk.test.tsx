@@ -1,6 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
+import { IpcError } from "../ipc/IpcError";
 import { MOCK_TOTP_CODE, MockBackend } from "../ipc/mockBackend";
 import { renderWithBackend } from "../test/render";
 import { linkedGroup } from "../test/xpm";
@@ -27,7 +28,7 @@ describe("Sync the whole practice", () => {
     await userEvent.click(link);
     // 3 groups: 1 list + 3 group calls + the catalog refresh = 5 calls, 6 s.
     expect(screen.getByTestId("bulk-plan")).toHaveTextContent(
-      "3 linked groups (2 of them linked first), about 5 XPM calls, about 1 minute",
+      "3 groups (2 of them linked first), about 5 XPM calls, about 1 minute",
     );
     await userEvent.click(screen.getByTestId("bulk-start"));
 
@@ -118,6 +119,20 @@ describe("Sync the whole practice", () => {
     expect(await screen.findByTestId("bulk-result")).toHaveTextContent(
       "Synced 1 group(s) with 2 XPM call(s).",
     );
+  });
+
+  it("says Xero cannot be reached and keeps the card ready to start again", async () => {
+    const { backend } = await linkedGroup();
+    // What core's xero::UNREACHABLE_MESSAGE says when the computer is offline.
+    const unreachable =
+      "Can't reach Xero. Check your internet connection and try again; your StructureGram data is unaffected.";
+    backend.xpmBulkStart = () => Promise.reject(new IpcError("xero", unreachable));
+    renderWithBackend(<BulkSyncCard />, backend);
+    await userEvent.click(await screen.findByTestId("bulk-start"));
+    expect(await screen.findByTestId("integration-error")).toHaveTextContent(unreachable);
+    expect(screen.queryByTestId("bulk-result")).not.toBeInTheDocument();
+    expect(screen.getByTestId("bulk-start")).toHaveTextContent("Start");
+    expect(screen.getByTestId("bulk-plan")).toHaveTextContent("1 linked group");
   });
 
   it("says when there is nothing to sync and nothing to link", async () => {
