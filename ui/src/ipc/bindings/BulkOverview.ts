@@ -3,4 +3,23 @@ import type { BulkStatus } from "./BulkStatus";
 import type { BulkStop } from "./BulkStop";
 import type { NextRun } from "./NextRun";
 
-export type BulkOverview = { queue: BulkStatus, next: NextRun, running: boolean, lastStop: BulkStop | null, };
+/**
+ * What the *Sync the whole practice* card shows.
+ */
+export type BulkOverview = { 
+/**
+ * The queue of the organisation's XPM practice (counts since the groups were queued).
+ */
+queue: BulkStatus, 
+/**
+ * What *Start* would sync and what it would cost.
+ */
+next: NextRun, 
+/**
+ * Whether a run is going in this process.
+ */
+running: boolean, 
+/**
+ * How the last run stopped; `None` if none ran and nothing is left queued.
+ */
+lastStop: BulkStop | null, };
