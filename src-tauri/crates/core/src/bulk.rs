@@ -322,6 +322,29 @@ pub async fn link_unlinked(
     tenant: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<GroupLink>> {
+    let (catalog_tenant, rows) = unlinked_rows(db, org).await?;
+    if catalog_tenant.as_deref().is_some_and(|t| t != tenant) {
+        return Err(Error::Validation(
+            "The list of XPM groups is from another practice than the one connected. Refresh it, then link again."
+                .into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for row in &rows {
+        match links::link_new(db, org, &row.xpm_uuid, now).await {
+            Ok(link) => out.push(link),
+            Err(Error::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The catalog's tenant and its unlinked XPM groups still in XPM at the last refresh.
+async fn unlinked_rows(
+    db: &DatabaseConnection,
+    org: OrgId,
+) -> Result<(Option<String>, Vec<discovery::CatalogRow>)> {
     let catalog = discovery::catalog(
         db,
         org,
@@ -331,21 +354,12 @@ pub async fn link_unlinked(
         },
     )
     .await?;
-    if catalog.tenant_id.as_deref().is_some_and(|t| t != tenant) {
-        return Err(Error::Validation(
-            "The list of XPM groups is from another practice than the one connected. Refresh it, then link again."
-                .into(),
-        ));
-    }
-    let mut out = Vec::new();
-    for row in catalog.rows.iter().filter(|r| r.missing_since.is_none()) {
-        match links::link_new(db, org, &row.xpm_uuid, now).await {
-            Ok(link) => out.push(link),
-            Err(Error::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+    let rows = catalog
+        .rows
+        .into_iter()
+        .filter(|r| r.missing_since.is_none())
+        .collect();
+    Ok((catalog.tenant_id, rows))
 }
 
 async fn queue_row(
@@ -513,20 +527,9 @@ pub async fn next_run(db: &DatabaseConnection, org: OrgId, tenant: &str) -> Resu
         &queued
     };
     let (mut inputs, _) = plan_inputs(db, org, tenant, ids).await?;
-    let catalog = discovery::catalog(
-        db,
-        org,
-        &CatalogFilter {
-            search: None,
-            linked: Some(false),
-        },
-    )
-    .await?;
-    let unlinked: Vec<PlanGroup> = if catalog.tenant_id.as_deref() == Some(tenant) {
-        catalog
-            .rows
-            .iter()
-            .filter(|r| r.missing_since.is_none())
+    let (catalog_tenant, rows) = unlinked_rows(db, org).await?;
+    let unlinked: Vec<PlanGroup> = if catalog_tenant.as_deref() == Some(tenant) {
+        rows.iter()
             .map(|r| PlanGroup {
                 pulled_before: false,
                 members: r.member_count,
