@@ -18,6 +18,7 @@
 //! structuregram xpm link --xpm-group <uuid|name> (--new | --group <id|name>) --username U
 //! structuregram xpm unlink --group <id|name> --username U
 //! structuregram xpm pull --group <id|name> [--full] [--decisions FILE] [--json] --username U
+//! structuregram xpm sync-all [--link-unlinked] [--json] --username U
 //! ```
 //! `--data-dir` (or `STRUCTUREGRAM_DATA_DIR`) and `--demo` work with every subcommand. Commands
 //! that open a user's vault read the password from `STRUCTUREGRAM_PASSWORD`, else from the first

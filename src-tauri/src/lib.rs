@@ -8,6 +8,7 @@
 
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
 pub mod auth;
+pub mod bulk;
 pub mod cli;
 #[allow(missing_docs)] // Tauri commands are documented by the IPC contract in ui/src/ipc/.
 pub mod commands;
@@ -169,6 +170,7 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
         .manage(state)
         .manage(xero)
         .manage(push::PushJobs::default())
+        .manage(bulk::BulkJobs::default())
         .manage(reconcile::ReconcileJobs::default())
         .manage(sync::SyncState::default())
         .setup(|app| {
@@ -240,6 +242,9 @@ fn run_window(state: state::AppState, xero: xero::XeroState) {
             xero::xpm_link_existing,
             xero::xpm_unlink,
             xero::xpm_group_link,
+            bulk::xpm_bulk_status,
+            bulk::xpm_bulk_start,
+            bulk::xpm_bulk_cancel,
             push::xpm_push_plan,
             push::xpm_push,
             push::xpm_push_cancel,

@@ -66,6 +66,11 @@ pub fn screenshot_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots")
 }
 
+/// The demo simulator's Xero user (its sign-in page lists it).
+pub const DEMO_XERO_EMAIL: &str = "demo@practice.example";
+/// That user's password.
+pub const DEMO_XERO_PASSWORD: &str = "demo";
+
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -404,6 +409,154 @@ impl AppSession {
             .map_err(|_| anyhow::anyhow!("IPC log poisoned"))?
             .extend(records);
         Ok(())
+    }
+
+    /// Starts recording the page's IPC ([`AppSession::record_ipc`]) once the app's page has
+    /// loaded its Tauri IPC (up to 30 s).
+    ///
+    /// # Errors
+    /// On a WebDriver failure, or when the page has no Tauri IPC after 30 s.
+    pub async fn record_ipc_when_ready(&self) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.record_ipc().await {
+                Ok(()) => return Ok(()),
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    eprintln!("waiting for the page's IPC: {e}");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Saves a screenshot `<prefix>-<name>` when `prefix` is set (helpers shared by tests that
+    /// each keep their own screenshots).
+    async fn shot(&self, prefix: Option<&str>, name: &str) -> Result<()> {
+        if let Some(prefix) = prefix {
+            self.screenshot(&format!("{prefix}-{name}")).await?;
+        }
+        Ok(())
+    }
+
+    /// Account → Security: turns on two-factor authentication for the signed-in `username`
+    /// with a code computed from the key on screen, and confirms the recovery codes were saved.
+    /// Returns the manual key (base32), to compute later codes with [`totp_code`].
+    ///
+    /// # Errors
+    /// When a step's element does not appear in time.
+    pub async fn turn_on_mfa(&self, username: &str) -> Result<String> {
+        self.click_css("[data-testid=nav-security]").await?;
+        self.click_css("[data-testid=mfa-enable]").await?;
+        let key = self.text_of("[data-testid=mfa-manual-key]", 120).await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs();
+        self.fill(
+            "[data-testid=mfa-confirm-code]",
+            &totp_code(&key, username, now)?,
+        )
+        .await?;
+        self.click_css("[data-testid=mfa-confirm-submit]").await?;
+        self.wait_for("[data-testid=recovery-codes]", 120).await?;
+        self.click_css("[data-testid=recovery-saved]").await?;
+        self.click_css("[data-testid=recovery-done]").await?;
+        self.wait_for("[data-testid=mfa-enabled]", 30).await?;
+        Ok(key)
+    }
+
+    /// Signs in on the simulator's consent page (already open in the window) as the demo
+    /// simulator's user and allows access.
+    async fn consent(&self, shots: Option<&str>) -> Result<()> {
+        self.wait_for("#simulator-banner", 30)
+            .await
+            .context("the simulator's page says it is a simulator")?;
+        if !self.texts("#email").await?.is_empty() {
+            self.fill("#email", DEMO_XERO_EMAIL).await?;
+            self.fill("#password", DEMO_XERO_PASSWORD).await?;
+            self.shot(shots, "03-consent-sign-in").await?;
+            self.click_css("#sign-in").await?;
+        }
+        self.wait_for("#allow", 30).await?;
+        self.shot(shots, "04-consent-allow").await?;
+        self.click_css("#allow").await?;
+        Ok(())
+    }
+
+    /// From Xero's page back to the app: the loopback page has answered; reload the app's page.
+    async fn back_to_app(&self, app_url: &str, shots: Option<&str>) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let url = self.client.current_url().await?;
+            if url.as_str().contains("/callback") {
+                let page = self.texts("body").await?.join(" ");
+                ensure!(
+                    page.contains("StructureGram"),
+                    "the callback page sends the user back to StructureGram: {page}"
+                );
+                break;
+            }
+            ensure!(
+                tokio::time::Instant::now() < deadline,
+                "Xero's page did not come back to the loopback callback (at {url})"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        self.shot(shots, "05-callback-page").await?;
+        self.client.goto(app_url).await?;
+        Ok(())
+    }
+
+    /// Account → Integrations → *Connect to Xero XPM* in the demo: answers the code prompt with
+    /// `code` if given, opens the simulator's consent page in the window (the system browser is
+    /// not driveable), signs in and allows access, comes back to `app_url` and waits for
+    /// Connected. Screenshots `<shots>-02…05` when `shots` is set. The page's IPC recording
+    /// is drained before leaving the app's page and started again on return. Returns the
+    /// consent page's URL (on the simulator: see [`SimAdmin::for_url`]).
+    ///
+    /// # Errors
+    /// When a step does not happen in time.
+    pub async fn connect_xpm(
+        &self,
+        app_url: &str,
+        code: Option<String>,
+        shots: Option<&str>,
+    ) -> Result<String> {
+        self.click_css("[data-testid=nav-integrations]").await?;
+        self.click_css("[data-testid=connect-xpm]").await?;
+        if let Some(code) = code {
+            self.fill("[data-testid=verify-code-input]", &code).await?;
+            self.click_css("[data-testid=verify-code-submit]").await?;
+        }
+        let link = self.wait_for("[data-testid=xpm-auth-url]", 60).await?;
+        let url = link
+            .attr("href")
+            .await?
+            .context("the waiting notice links Xero's page")?;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        self.shot(shots, "02-waiting-for-xero").await?;
+        // Leaving the app's page ends its IPC recording: keep what it has, and record again
+        // once back.
+        self.drain_ipc().await?;
+        self.client.goto(&url).await?;
+        self.consent(shots).await?;
+        self.back_to_app(app_url, shots).await?;
+        self.record_ipc_when_ready().await?;
+        self.click_css("[data-testid=nav-integrations]").await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !self
+            .text_of("[data-testid=xpm-status]", 30)
+            .await?
+            .trim()
+            .eq_ignore_ascii_case("connected")
+        {
+            ensure!(
+                tokio::time::Instant::now() < deadline,
+                "the card shows Connected after Allow access"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Ok(url)
     }
 
     /// Every IPC message drained so far, oldest first.

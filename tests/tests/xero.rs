@@ -17,9 +17,6 @@ use structuregram_e2e::{AppSession, SimAdmin};
 
 const USERNAME: &str = "sam";
 const PASSWORD: &str = "correct horse battery";
-/// The demo simulator's user (its consent page lists it).
-const XERO_EMAIL: &str = "demo@practice.example";
-const XERO_PASSWORD: &str = "demo";
 /// The start of every token the simulator issues: a JWT whose header is
 /// `{"typ":"JWT","alg":"HS256"}`, base64url-encoded (RFC 7519 §3.1).
 const JWT_HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.";
@@ -203,122 +200,14 @@ async fn pick_action(app: &AppSession, item: &str, option: &str) -> Result<()> {
     Err(last.unwrap_or_else(|| anyhow::anyhow!("no attempt")))
 }
 
-/// Signs in on the simulator's consent page (already open in the window) and allows access.
-async fn consent(app: &AppSession) -> Result<()> {
-    app.wait_for("#simulator-banner", 30)
-        .await
-        .context("the simulator's page says it is a simulator")?;
-    if !app.texts("#email").await?.is_empty() {
-        app.fill("#email", XERO_EMAIL).await?;
-        app.fill("#password", XERO_PASSWORD).await?;
-        app.screenshot("xero-03-consent-sign-in").await?;
-        app.click_css("#sign-in").await?;
-    }
-    app.wait_for("#allow", 30).await?;
-    app.screenshot("xero-04-consent-allow").await?;
-    app.click_css("#allow").await?;
-    Ok(())
-}
-
-/// From Xero's page back to the app: the loopback page has answered; reload the app's page.
-async fn back_to_app(app: &AppSession, app_url: &str) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let url = app.client.current_url().await?;
-        if url.as_str().contains("/callback") {
-            let page = app.texts("body").await?.join(" ");
-            ensure!(
-                page.contains("StructureGram"),
-                "the callback page sends the user back to StructureGram: {page}"
-            );
-            break;
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "Xero's page did not come back to the loopback callback (at {url})"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    app.screenshot("xero-05-callback-page").await?;
-    app.client.goto(app_url).await?;
-    Ok(())
-}
-
-/// Connects through the simulator's consent page; returns that page's URL.
-async fn connect(app: &AppSession, app_url: &str, code: Option<String>) -> Result<String> {
-    app.click_css("[data-testid=nav-integrations]").await?;
-    app.click_css("[data-testid=connect-xpm]").await?;
-    if let Some(code) = code {
-        app.fill("[data-testid=verify-code-input]", &code).await?;
-        app.click_css("[data-testid=verify-code-submit]").await?;
-    }
-    let link = app.wait_for("[data-testid=xpm-auth-url]", 60).await?;
-    let url = link
-        .attr("href")
-        .await?
-        .context("the waiting notice links Xero's page")?;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    app.screenshot("xero-02-waiting-for-xero").await?;
-    // The system browser is not driveable here: open Xero's page in the app's own webview,
-    // which is the same consent page a browser would show. Leaving the app's page ends its IPC
-    // recording: keep what it has, and record again once back.
-    app.drain_ipc().await?;
-    app.client.goto(&url).await?;
-    consent(app).await?;
-    back_to_app(app, app_url).await?;
-    record_ipc(app).await?;
-    app.click_css("[data-testid=nav-integrations]").await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !app
-        .text_of("[data-testid=xpm-status]", 30)
-        .await?
-        .trim()
-        .eq_ignore_ascii_case("connected")
-    {
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the card shows Connected after Allow access"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    Ok(url)
-}
-
-/// Starts recording the page's IPC once the app's page has loaded its Tauri IPC.
-async fn record_ipc(app: &AppSession) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        match app.record_ipc().await {
-            Ok(()) => return Ok(()),
-            Err(e) if tokio::time::Instant::now() < deadline => {
-                eprintln!("waiting for the page's IPC: {e}");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Walks the guide; returns the TOTP secret the window showed.
 async fn walk(app: &AppSession) -> Result<String> {
-    record_ipc(app).await?;
+    app.record_ipc_when_ready().await?;
     app.sign_up(USERNAME, PASSWORD).await?;
     let app_url = app.client.current_url().await?.to_string();
 
     // Two-factor authentication first (Account → Security).
-    app.click_css("[data-testid=nav-security]").await?;
-    app.click_css("[data-testid=mfa-enable]").await?;
-    let key = app.text_of("[data-testid=mfa-manual-key]", 120).await?;
-    app.fill(
-        "[data-testid=mfa-confirm-code]",
-        &code_at(&key, now_secs())?,
-    )
-    .await?;
-    app.click_css("[data-testid=mfa-confirm-submit]").await?;
-    app.wait_for("[data-testid=recovery-codes]", 120).await?;
-    app.click_css("[data-testid=recovery-saved]").await?;
-    app.click_css("[data-testid=recovery-done]").await?;
-    app.wait_for("[data-testid=mfa-enabled]", 30).await?;
+    let key = app.turn_on_mfa(USERNAME).await?;
 
     // Integrations: the card says the demo's Xero is a simulator; connect.
     app.click_css("[data-testid=nav-integrations]").await?;
@@ -329,7 +218,13 @@ async fn walk(app: &AppSession) -> Result<String> {
         "a new organisation is not connected: {status:?}"
     );
     app.screenshot("xero-01-integrations").await?;
-    let consent_url = connect(app, &app_url, Some(code_at(&key, now_secs() + 30)?)).await?;
+    let consent_url = app
+        .connect_xpm(
+            &app_url,
+            Some(code_at(&key, now_secs() + 30)?),
+            Some("xero"),
+        )
+        .await?;
     let sim = SimAdmin::for_url(&consent_url)?;
     let tenant = sim.first_tenant().await?;
     let practice = app.text_of("[data-testid=xpm-tenant]", 30).await?;
@@ -798,7 +693,7 @@ async fn walk(app: &AppSession) -> Result<String> {
     app.screenshot("xero-13-disconnected").await?;
 
     // Reconnect: same practice, the link is still there. The session was verified already.
-    connect(app, &app_url, None).await?;
+    app.connect_xpm(&app_url, None, Some("xero")).await?;
     let summary = app.text_of("[data-testid=xpm-summary]", 30).await?;
     ensure!(
         summary.contains("Linked groups: 1"),

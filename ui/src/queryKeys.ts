@@ -36,6 +36,8 @@ export const queryKeys = {
   structureRules: ["xpm", "rules"] as const,
   /** A group's reconciliation plan: the last preview with the saved decisions. */
   reconcile: (groupId: number) => ["xpm", "reconcile", groupId] as const,
+  /** Sync the whole practice: the queue, the next run's plan, the last stop. */
+  bulk: ["xpm", "bulk"] as const,
 };
 
 /**
@@ -55,6 +57,8 @@ export const queryKeys = {
  * - A review decision → ['xpm', 'review', groupId], ['xpm', 'rules'] ("remember as a rule"), and
  *   ['relationships'], ['diagram'] (a share class is set at once).
  * - A structure rule deleted → ['xpm', 'rules'].
+ * - A whole-practice sync finished, stopped or failed → as a pull (it pulls many groups, and may
+ *   link new ones), which covers ['xpm', 'bulk'].
  * - A reconciliation preview, decision or helper → ['xpm', 'reconcile', groupId] is set from the
  *   reply; an apply → as a pull (it changes entities, memberships and relationships).
  * Prefix keys are used deliberately: a change can show up in any group's lists.

@@ -561,28 +561,23 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
             let connector = connector(state).await?;
             let session = connector.session(&v.ctx).await?;
             let client = connector.client();
-            let tenant = session.tenant.as_str().to_owned();
-            let mut linked = Vec::new();
-            if *link_unlinked {
-                discovery::refresh(&state.db, org, &client, &session, now).await?;
-                linked = bulk::link_unlinked(&state.db, org, &tenant, now).await?;
-                if !*json {
-                    eprintln!("Linked {} XPM group(s) as new groups.", linked.len());
-                }
-            }
-            let before = bulk::status(&state.db, org, &tenant).await?;
-            let status = if before.queued == 0 {
-                bulk::enqueue_linked(&state.db, org, &tenant, now).await?
-            } else {
-                let ids: Vec<i32> = linked.iter().map(|l| l.group_id).collect();
-                if !*json {
+            let prepared =
+                bulk::prepare(&state.db, org, &client, &session, *link_unlinked, now).await?;
+            if !*json {
+                if *link_unlinked {
                     eprintln!(
-                        "Resuming: {} group(s) are still queued from an earlier run.",
-                        before.queued
+                        "Linked {} XPM group(s) as new groups.",
+                        prepared.linked.len()
                     );
                 }
-                bulk::enqueue(&state.db, org, &tenant, &ids, now).await?
-            };
+                if prepared.resumed > 0 {
+                    eprintln!(
+                        "Resuming: {} group(s) are still queued from an earlier run.",
+                        prepared.resumed
+                    );
+                }
+            }
+            let status = prepared.status;
             if let (Some(plan), false) = (status.plan, *json) {
                 eprintln!(
                     "{} group(s) queued; about {} XPM call(s) by {}, about {} minute(s).",

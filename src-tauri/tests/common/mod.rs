@@ -83,13 +83,12 @@ pub fn enrolled_user(dir: &DataDir) -> Vec<String> {
     codes
 }
 
-/// Starts the simulator, points the data folder's Xero settings at it, connects through the
-/// loopback (the "browser" follows the auto-approving redirect) and links the XPM group
-/// `xpm_group` as a new group (shared by the pull and reconcile CLI tests). Keep the runtime alive as long as the simulator is used.
-pub fn connected_and_linked(
+/// Starts the simulator (its small fixture practice), points the data folder's Xero settings at
+/// it and connects through the loopback (the "browser" follows the auto-approving redirect).
+/// Keep the runtime alive as long as the simulator is used.
+pub fn connected(
     dir: &DataDir,
     codes: &mut impl Iterator<Item = String>,
-    xpm_group: &str,
 ) -> (tokio::runtime::Runtime, xpm_sim::SimServer) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
@@ -125,6 +124,17 @@ pub fn connected_and_linked(
         "connect succeeds: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    (rt, sim)
+}
+
+/// [`connected`], then links the XPM group `xpm_group` as a new group (shared by the pull and
+/// reconcile CLI tests). Keep the runtime alive as long as the simulator is used.
+pub fn connected_and_linked(
+    dir: &DataDir,
+    codes: &mut impl Iterator<Item = String>,
+    xpm_group: &str,
+) -> (tokio::runtime::Runtime, xpm_sim::SimServer) {
+    let (rt, sim) = connected(dir, codes);
     let code = codes.next().unwrap();
     ok(
         dir,

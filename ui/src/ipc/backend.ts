@@ -1,4 +1,7 @@
 import type { AppInfo } from "./bindings/AppInfo";
+import type { BulkOverview } from "./bindings/BulkOverview";
+import type { BulkProgress } from "./bindings/BulkProgress";
+import type { BulkReport } from "./bindings/BulkReport";
 import type { PushOptions } from "./bindings/PushOptions";
 import type { PushPlan } from "./bindings/PushPlan";
 import type { PushProgress } from "./bindings/PushProgress";
@@ -115,6 +118,21 @@ export interface Backend {
   /** Removes only the link: the group, its entities and mappings stay. */
   xpmUnlink(groupId: number): Promise<null>;
   xpmGroupLink(groupId: number): Promise<GroupLink | null>;
+
+  // Sync the whole practice (issue 11): one persisted queue per XPM practice. `xpmBulkStart` is
+  // an integration action (two-factor gate) that calls `onProgress` after the shared list, every
+  // group and every rate-limit wait; per-group failures are in the report.
+  /** The queue, the next run's plan, whether a run is going and how the last one stopped;
+   * null when the organisation never connected to XPM. No XPM call. */
+  xpmBulkStatus(): Promise<BulkOverview | null>;
+  /** Links every unlinked XPM group first when asked, queues every linked group (or resumes
+   * the queue left), and syncs the queue. */
+  xpmBulkStart(
+    linkUnlinked: boolean,
+    onProgress: (progress: BulkProgress) => void,
+  ): Promise<BulkReport>;
+  /** Stops the run after the group in flight (the rest stays queued); whether one was going. */
+  xpmBulkCancel(): Promise<boolean>;
 
   // Push (issue 9). The preview is local (no XPM call); `xpmPush` is an integration action that
   // calls `onProgress` after every XPM call; per-item failures are in the report.

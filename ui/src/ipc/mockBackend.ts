@@ -1,5 +1,10 @@
 import type { Backend } from "./backend";
 import type { AppInfo } from "./bindings/AppInfo";
+import type { BulkOverview } from "./bindings/BulkOverview";
+import type { BulkProgress } from "./bindings/BulkProgress";
+import type { BulkReport } from "./bindings/BulkReport";
+import type { BulkStop } from "./bindings/BulkStop";
+import type { QueuePlan } from "./bindings/QueuePlan";
 import type { PushOptions } from "./bindings/PushOptions";
 import type { PushPlan } from "./bindings/PushPlan";
 import type { PushProgress } from "./bindings/PushProgress";
@@ -294,6 +299,18 @@ function emptyInput(kind: EntityKind): EntityInput {
   };
 }
 
+/** A promise that settles when the returned function is called (after `onRelease`). */
+function held(onRelease: () => void): [Promise<void>, () => void] {
+  let release = () => {};
+  const hold = new Promise<void>((resolve) => {
+    release = () => {
+      onRelease();
+      resolve();
+    };
+  });
+  return [hold, release];
+}
+
 export class MockBackend implements Backend {
   private groups = new Map<number, StoredGroup>();
   private entities = new Map<number, StoredEntity>();
@@ -328,6 +345,13 @@ export class MockBackend implements Backend {
   /** Reconciliation: the saved plan per group, and the differences already settled. */
   private reconcilePlans = new Map<number, ReconcilePreview>();
   private reconciled = new Map<number, Set<string>>();
+  /** Sync the whole practice: the queue by group id, the run going, how the last one stopped. */
+  private bulkQueue = new Map<number, "queued" | "done" | "failed">();
+  private bulkQueueUpdatedAt: string | null = null;
+  private bulkRunning = false;
+  private bulkCancel = false;
+  private bulkLastStop: BulkStop | null = null;
+  private bulkHold: Promise<void> | null = null;
 
   constructor(options: MockBackendOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -1196,17 +1220,231 @@ export class MockBackend implements Backend {
   }
 
   /**
+   * Makes the next whole-practice sync wait at its rate-limit pause (after its first group)
+   * until the returned function is called, so a test can see the calm line and press Stop.
+   */
+  holdBulk(): () => void {
+    const [hold, release] = held(() => (this.bulkHold = null));
+    this.bulkHold = hold;
+    return release;
+  }
+
+  /** Replaces the XPM practice's client groups, as if they changed in XPM and were refreshed. */
+  setXpmGroups(rows: { xpmUuid: string; name: string }[]) {
+    this.xpmCatalogRows = rows;
+  }
+
+  /** Leaves `count` linked groups queued as if a run had been interrupted (the app closed). */
+  interruptBulk(count: number) {
+    this.bulkQueue.clear();
+    for (const gid of [...this.xpmLinks.keys()].slice(0, count)) this.bulkQueue.set(gid, "queued");
+    this.bulkQueueUpdatedAt = new Date().toISOString();
+    this.bulkLastStop = null;
+  }
+
+  /**
+   * The mock's plan (the real one chooses among three strategies; see core::bulk): one shared
+   * client list plus one call per group, at XPM's paced 50 calls a minute.
+   */
+  private bulkPlan(groups: number, extraCalls = 0): { plan: QueuePlan; eta: number } | null {
+    if (groups === 0) return null;
+    const calls = 1 + groups + extraCalls;
+    return {
+      plan: {
+        strategy: "modifiedSince",
+        groups,
+        calls,
+        perClientCost: groups * 5,
+        detailedListCost: 2 + groups,
+        modifiedSinceCost: calls,
+      },
+      eta: Math.ceil((calls * 60) / 50),
+    };
+  }
+
+  private bulkQueued(): number[] {
+    return [...this.bulkQueue].filter(([, s]) => s === "queued").map(([gid]) => gid);
+  }
+
+  xpmBulkStatus(): Promise<BulkOverview | null> {
+    return this.respond("xpmBulkStatus", [], () => {
+      if (this.xpmRefreshedAt === null) return null;
+      const linkedUuids = new Set([...this.xpmLinks.values()].map((l) => l.xpmUuid));
+      const unlinked = this.xpmCatalogRows.filter((r) => !linkedUuids.has(r.xpmUuid)).length;
+      const queued = this.bulkQueued().length;
+      const count = (state: string) =>
+        [...this.bulkQueue.values()].filter((s) => s === state).length;
+      const groups = queued > 0 ? queued : this.xpmLinks.size;
+      const only = this.bulkPlan(groups);
+      const withUnlinked = this.bulkPlan(groups + unlinked, unlinked > 0 ? 1 : 0);
+      const lastStop: BulkStop | null =
+        this.bulkLastStop ??
+        (queued > 0 && !this.bulkRunning
+          ? {
+              reason: "interrupted",
+              at: this.bulkQueueUpdatedAt ?? new Date().toISOString(),
+              message: `A sync of ${queued} remaining group(s) was interrupted. Resume it to carry on where it stopped.`,
+            }
+          : null);
+      return {
+        queue: {
+          tenantId: "mock-tenant",
+          queued,
+          done: count("done"),
+          failed: count("failed"),
+          callsMade: 0,
+          plan: queued > 0 ? (this.bulkPlan(queued)?.plan ?? null) : null,
+          etaSeconds: queued > 0 ? (this.bulkPlan(queued)?.eta ?? 0) : 0,
+          updatedAt: this.bulkQueueUpdatedAt,
+        },
+        next: {
+          linked: this.xpmLinks.size,
+          unlinked,
+          resumable: queued,
+          plan: only?.plan ?? null,
+          etaSeconds: only?.eta ?? 0,
+          planWithUnlinked: withUnlinked?.plan ?? null,
+          etaWithUnlinkedSeconds: withUnlinked?.eta ?? 0,
+        },
+        running: this.bulkRunning,
+        lastStop,
+      };
+    });
+  }
+
+  /**
+   * A scripted whole-practice sync: links the unlinked catalog groups when asked (names made
+   * unique with "(XPM)"), queues every linked group unless some are left queued, then "pulls"
+   * them in order, 1 shared list call + 1 call per group. After the first group XPM's minute
+   * limit makes it wait 20 s (see {@link holdBulk}); the group linked to "Papadopoulos Family"
+   * fails with a message saying what to do.
+   */
+  async xpmBulkStart(
+    linkUnlinked: boolean,
+    onProgress: (progress: BulkProgress) => void,
+  ): Promise<BulkReport> {
+    await this.respond("xpmBulkStart", [linkUnlinked], () => {
+      this.gate();
+      this.connected();
+      if (this.bulkRunning)
+        fail(
+          "The whole practice is being synced already; wait for that sync to finish, or stop it.",
+          "conflict",
+        );
+      return null;
+    });
+    const now = () => new Date().toISOString();
+    if (linkUnlinked) {
+      const linkedUuids = new Set([...this.xpmLinks.values()].map((l) => l.xpmUuid));
+      for (const row of this.xpmCatalogRows.filter((r) => !linkedUuids.has(r.xpmUuid))) {
+        const taken = (n: string) =>
+          [...this.groups.values()].some((g) => g.name.toLowerCase() === n.toLowerCase());
+        const name = taken(row.name) ? `${row.name} (XPM)` : row.name;
+        const id = this.nextId++;
+        this.groups.set(id, { id, name, updatedAt: now(), members: new Set<number>() });
+        this.linkTo(row.xpmUuid, id);
+        if (this.bulkQueued().length > 0) this.bulkQueue.set(id, "queued");
+      }
+    }
+    if (this.bulkQueued().length === 0) {
+      this.bulkQueue.clear();
+      for (const gid of this.xpmLinks.keys()) this.bulkQueue.set(gid, "queued");
+    }
+    this.bulkQueueUpdatedAt = now();
+    const queued = this.bulkQueued();
+    const plan = this.bulkPlan(queued.length)?.plan ?? (this.bulkPlan(1)?.plan as QueuePlan);
+    const total = queued.length;
+    this.bulkRunning = true;
+    this.bulkCancel = false;
+    this.bulkLastStop = null;
+    const report: BulkReport = {
+      outcome: "finished",
+      plan: { ...plan, groups: total },
+      groupsDone: 0,
+      failures: [],
+      groupsLeft: total,
+      calls: total > 0 ? 1 : 0,
+      waits: 0,
+      resumeAfterSeconds: null,
+      message: "",
+    };
+    const progress = (waitingSeconds: number | null) => {
+      const finished = report.groupsDone + report.failures.length;
+      const left = total - finished;
+      onProgress({
+        groupsDone: finished,
+        groupsTotal: total,
+        callsMade: report.calls,
+        callsLeft: left,
+        etaSeconds: Math.ceil((left * 60) / 50),
+        waitingSeconds,
+        waitingUntil:
+          waitingSeconds === null
+            ? null
+            : new Date(Date.now() + waitingSeconds * 1000).toISOString(),
+      });
+    };
+    progress(null);
+    for (const [i, gid] of queued.entries()) {
+      if (this.bulkCancel) {
+        report.outcome = "cancelled";
+        break;
+      }
+      await Promise.resolve();
+      report.calls += 1;
+      const uuid = this.xpmLinks.get(gid)?.xpmUuid;
+      const xpmName = this.xpmCatalogRows.find((r) => r.xpmUuid === uuid)?.name ?? "";
+      if (xpmName.startsWith("Papadopoulos")) {
+        this.bulkQueue.set(gid, "failed");
+        report.failures.push({
+          groupId: gid,
+          groupName: this.group(gid).name,
+          message:
+            'XPM refused client "Papadopoulos Super Fund": its business structure is missing. Set it in XPM, then sync the group again.',
+        });
+      } else {
+        this.bulkQueue.set(gid, "done");
+        this.lastPullAt.set(gid, now());
+        report.groupsDone += 1;
+      }
+      report.groupsLeft -= 1;
+      this.bulkQueueUpdatedAt = now();
+      progress(null);
+      if (i === 0 && total > 1) {
+        report.waits += 1;
+        progress(20);
+        if (this.bulkHold) await this.bulkHold;
+      }
+    }
+    this.bulkRunning = false;
+    report.message =
+      report.outcome === "cancelled"
+        ? `Stopped after ${report.groupsDone} group(s); ${report.groupsLeft} stay queued. Sync again to carry on.`
+        : report.failures.length > 0
+          ? `Synced ${report.groupsDone} group(s); ${report.failures.length} could not be synced (see each one's message), queue them again after fixing it.`
+          : `Synced ${report.groupsDone} group(s) with ${report.calls} XPM call(s).`;
+    this.bulkLastStop = {
+      reason: report.outcome === "cancelled" ? "cancelled" : "finished",
+      at: now(),
+      message: report.message,
+    };
+    return structuredClone(report);
+  }
+
+  xpmBulkCancel(): Promise<boolean> {
+    return this.respond("xpmBulkCancel", [], () => {
+      if (this.bulkRunning) this.bulkCancel = true;
+      return this.bulkRunning;
+    });
+  }
+
+  /**
    * Makes the next pulls wait after their first XPM call until the returned function is called,
    * so a test can see the progress bar and press Cancel.
    */
   holdPulls(): () => void {
-    let release = () => {};
-    this.pullHold = new Promise<void>((resolve) => {
-      release = () => {
-        this.pullHold = null;
-        resolve();
-      };
-    });
+    const [hold, release] = held(() => (this.pullHold = null));
+    this.pullHold = hold;
     return release;
   }
 

@@ -3,6 +3,7 @@ import type { Backend } from "./backend";
 import type { PushProgress } from "./bindings/PushProgress";
 import type { PullProgress } from "./bindings/PullProgress";
 import type { ApplyProgress } from "./bindings/ApplyProgress";
+import type { BulkProgress } from "./bindings/BulkProgress";
 import { IpcError } from "./IpcError";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -63,6 +64,13 @@ export function createTauriBackend(): Backend {
     xpmLinkExisting: (xpmUuid, groupId) => call("xpm_link_existing", { xpmUuid, groupId }),
     xpmUnlink: (groupId) => call("xpm_unlink", { groupId }),
     xpmGroupLink: (groupId) => call("xpm_group_link", { groupId }),
+    xpmBulkStatus: () => call("xpm_bulk_status"),
+    xpmBulkStart: (linkUnlinked, onProgress) => {
+      const channel = new Channel<BulkProgress>();
+      channel.onmessage = onProgress;
+      return call("xpm_bulk_start", { linkUnlinked, onProgress: channel });
+    },
+    xpmBulkCancel: () => call("xpm_bulk_cancel"),
     xpmPull: (groupId, full, onProgress) => {
       const channel = new Channel<PullProgress>();
       channel.onmessage = onProgress;

@@ -25,6 +25,7 @@ import { useGroups } from "../groups/api";
 import { useBackend } from "../ipc/BackendProvider";
 import type { CatalogRow } from "../ipc/bindings/CatalogRow";
 import { useCatalog, useEstimate, useInvalidateXpm, useXeroOverview } from "./api";
+import { BulkSyncCard } from "./BulkSyncCard";
 import { formatDateTime } from "./format";
 
 type LinkedFilter = "all" | "unlinked" | "linked";
@@ -114,6 +115,7 @@ function RowActions({
  * Data → Import Groups from XPM: the practice's XPM client groups (discovered at connect, cached
  * here), searchable and filterable, each linked 1:1 to a new or an existing StructureGram group.
  * Linking never syncs; selecting groups shows what their first pull would cost under XPM's limits.
+ * *Sync the whole practice* links (if asked) and pulls every group in one queue.
  */
 export function ImportGroupsPage() {
   const backend = useBackend();
@@ -186,6 +188,7 @@ export function ImportGroupsPage() {
           ? `XPM groups last refreshed ${formatDateTime(catalog.data.refreshedAt)}.`
           : "XPM groups have not been discovered yet."}
       </Text>
+      <BulkSyncCard />
       <Group>
         <TextInput
           placeholder="Search XPM groups"

@@ -187,6 +187,45 @@ pub struct BulkStatus {
     pub plan: Option<QueuePlan>,
     /// Estimated seconds to finish at the client's pace.
     pub eta_seconds: u32,
+    /// When the queue last changed (groups queued, a group finished, calls counted): for a
+    /// queue with groups left and no run going, when its last run stopped. `None` before the
+    /// tenant's first queue.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// What a new run ([`prepare`] then [`run`]) would sync and cost, for the window's plan line.
+/// No XPM call is made to work it out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct NextRun {
+    /// Groups linked to a group of the tenant.
+    pub linked: u32,
+    /// XPM groups of the catalog (the last refresh, same tenant, still in XPM) not linked yet.
+    pub unlinked: u32,
+    /// Groups still queued from a run that stopped: a new run resumes with them.
+    pub resumable: u32,
+    /// The plan without linking: the queued groups if any are left, else every linked group;
+    /// `None` when there is nothing to sync.
+    pub plan: Option<QueuePlan>,
+    /// Estimated seconds of [`NextRun::plan`] at XPM's paced 50 calls a minute.
+    pub eta_seconds: u32,
+    /// The plan when the unlinked groups are linked first (their first pull), plus the one
+    /// `clientgroup.api/list` call that refreshes the catalog; `None` when there is nothing.
+    pub plan_with_unlinked: Option<QueuePlan>,
+    /// Estimated seconds of [`NextRun::plan_with_unlinked`].
+    pub eta_with_unlinked_seconds: u32,
+}
+
+/// What [`prepare`] did before a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    /// The XPM groups linked as new StructureGram groups (empty without `link_unlinked`).
+    pub linked: Vec<GroupLink>,
+    /// Groups that were still queued from an earlier run (the run resumes with them).
+    pub resumed: u32,
+    /// The queue as the run will find it.
+    pub status: BulkStatus,
 }
 
 /// Progress of a running bulk sync.
@@ -207,6 +246,8 @@ pub struct BulkProgress {
     pub eta_seconds: u32,
     /// Set while the run waits out an XPM limit: seconds (XPM's clock) to wait.
     pub waiting_seconds: Option<u32>,
+    /// Set while the run waits out an XPM limit: when (this computer's clock) it carries on.
+    pub waiting_until: Option<DateTime<Utc>>,
 }
 
 /// Progress reporting and cancellation for [`run`].
@@ -281,6 +322,29 @@ pub async fn link_unlinked(
     tenant: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<GroupLink>> {
+    let (catalog_tenant, rows) = unlinked_rows(db, org).await?;
+    if catalog_tenant.as_deref().is_some_and(|t| t != tenant) {
+        return Err(Error::Validation(
+            "The list of XPM groups is from another practice than the one connected. Refresh it, then link again."
+                .into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for row in &rows {
+        match links::link_new(db, org, &row.xpm_uuid, now).await {
+            Ok(link) => out.push(link),
+            Err(Error::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The catalog's tenant and its unlinked XPM groups still in XPM at the last refresh.
+async fn unlinked_rows(
+    db: &DatabaseConnection,
+    org: OrgId,
+) -> Result<(Option<String>, Vec<discovery::CatalogRow>)> {
     let catalog = discovery::catalog(
         db,
         org,
@@ -290,21 +354,12 @@ pub async fn link_unlinked(
         },
     )
     .await?;
-    if catalog.tenant_id.as_deref().is_some_and(|t| t != tenant) {
-        return Err(Error::Validation(
-            "The list of XPM groups is from another practice than the one connected. Refresh it, then link again."
-                .into(),
-        ));
-    }
-    let mut out = Vec::new();
-    for row in catalog.rows.iter().filter(|r| r.missing_since.is_none()) {
-        match links::link_new(db, org, &row.xpm_uuid, now).await {
-            Ok(link) => out.push(link),
-            Err(Error::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+    let rows = catalog
+        .rows
+        .into_iter()
+        .filter(|r| r.missing_since.is_none())
+        .collect();
+    Ok((catalog.tenant_id, rows))
 }
 
 async fn queue_row(
@@ -388,7 +443,13 @@ pub async fn enqueue_linked(
     tenant: &str,
     now: DateTime<Utc>,
 ) -> Result<BulkStatus> {
-    let ids: Vec<i32> = xpm_group_link::Entity::find()
+    let ids = linked_group_ids(db, org, tenant).await?;
+    enqueue(db, org, tenant, &ids, now).await
+}
+
+/// The groups linked to a group of `tenant`, in the order they were linked.
+async fn linked_group_ids(db: &DatabaseConnection, org: OrgId, tenant: &str) -> Result<Vec<i32>> {
+    Ok(xpm_group_link::Entity::find()
         .filter(xpm_group_link::Column::OrganisationId.eq(org.0))
         .filter(xpm_group_link::Column::TenantId.eq(tenant))
         .order_by_asc(xpm_group_link::Column::Id)
@@ -396,8 +457,7 @@ pub async fn enqueue_linked(
         .await?
         .into_iter()
         .map(|l| l.group_id)
-        .collect();
-    enqueue(db, org, tenant, &ids, now).await
+        .collect())
 }
 
 /// The tenant's queue, its plan and ETA at XPM's paced 50 calls a minute; no XPM call.
@@ -440,10 +500,103 @@ async fn status_with(
         done: count(DONE),
         failed: count(FAILED),
         calls_made: queue
+            .as_ref()
             .map(|q| u32::try_from(q.calls).unwrap_or(0))
             .unwrap_or(0),
         eta_seconds: eta(plan.map(|p| p.calls).unwrap_or(0), per_minute),
         plan,
+        updated_at: queue.as_ref().map(|q| q.updated_at),
+    })
+}
+
+/// What a new run would sync and cost (see [`NextRun`]); no XPM call.
+///
+/// # Errors
+/// [`Error::Db`].
+pub async fn next_run(db: &DatabaseConnection, org: OrgId, tenant: &str) -> Result<NextRun> {
+    let queued: Vec<i32> = items(db, org, tenant)
+        .await?
+        .into_iter()
+        .filter(|i| i.state == QUEUED)
+        .map(|i| i.group_id)
+        .collect();
+    let linked_ids = linked_group_ids(db, org, tenant).await?;
+    let ids = if queued.is_empty() {
+        &linked_ids
+    } else {
+        &queued
+    };
+    let (mut inputs, _) = plan_inputs(db, org, tenant, ids).await?;
+    let (catalog_tenant, rows) = unlinked_rows(db, org).await?;
+    let unlinked: Vec<PlanGroup> = if catalog_tenant.as_deref() == Some(tenant) {
+        rows.iter()
+            .map(|r| PlanGroup {
+                pulled_before: false,
+                members: r.member_count,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let practice = queue_row(db, org, tenant)
+        .await?
+        .and_then(|q| q.practice_clients)
+        .and_then(|n| u32::try_from(n).ok());
+    let only = (!inputs.is_empty()).then(|| plan(&inputs, practice));
+    inputs.extend(unlinked.iter().copied());
+    let with = (!inputs.is_empty()).then(|| {
+        let mut p = plan(&inputs, practice);
+        if !unlinked.is_empty() {
+            // The catalog refresh before linking.
+            p.calls += 1;
+        }
+        p
+    });
+    Ok(NextRun {
+        linked: linked_ids.len() as u32,
+        unlinked: unlinked.len() as u32,
+        resumable: queued.len() as u32,
+        eta_seconds: eta(only.map(|p| p.calls).unwrap_or(0), 50),
+        plan: only,
+        eta_with_unlinked_seconds: eta(with.map(|p| p.calls).unwrap_or(0), 50),
+        plan_with_unlinked: with,
+    })
+}
+
+/// Gets the queue ready for [`run`], as the window's *Start* and `structuregram xpm sync-all`
+/// do: with `link_unlinked`, refreshes the XPM group catalog (one `clientgroup.api/list`) and
+/// links every unlinked group as a new group ([`link_unlinked`]); then, if no group is left
+/// queued from an earlier run, queues every linked group ([`enqueue_linked`]); otherwise keeps
+/// that queue (the run resumes it) and adds only the groups just linked.
+///
+/// # Errors
+/// As [`discovery::refresh`] (XPM unreachable or refusing: nothing is linked or queued),
+/// [`link_unlinked`] and [`enqueue`].
+pub async fn prepare(
+    db: &DatabaseConnection,
+    org: OrgId,
+    client: &xpm::XpmClient,
+    session: &xpm::Session,
+    link_unlinked_groups: bool,
+    now: DateTime<Utc>,
+) -> Result<Prepared> {
+    let tenant = session.tenant.as_str().to_owned();
+    let mut linked = Vec::new();
+    if link_unlinked_groups {
+        discovery::refresh(db, org, client, session, now).await?;
+        linked = link_unlinked(db, org, &tenant, now).await?;
+    }
+    let before = status(db, org, &tenant).await?;
+    let status = if before.queued == 0 {
+        enqueue_linked(db, org, &tenant, now).await?
+    } else {
+        let ids: Vec<i32> = linked.iter().map(|l| l.group_id).collect();
+        enqueue(db, org, &tenant, &ids, now).await?
+    };
+    Ok(Prepared {
+        linked,
+        resumed: before.queued,
+        status,
     })
 }
 
@@ -610,6 +763,11 @@ pub async fn run(
                 calls_left: left,
                 eta_seconds: eta(left, per_minute),
                 waiting_seconds: waiting.map(|w| u32::try_from(w.as_secs()).unwrap_or(u32::MAX)),
+                waiting_until: waiting.and_then(|w| {
+                    chrono::Duration::from_std(limits.local(w))
+                        .ok()
+                        .map(|d| Utc::now() + d)
+                }),
             });
         }
     };

@@ -431,3 +431,71 @@ async fn the_cheapest_plan_reads_the_practice_once_and_an_unchanged_resync_costs
     assert_eq!(s.served() - before, u64::from(1 + 12 + reread));
     s.assert_groups_match_xpm().await;
 }
+
+#[tokio::test]
+async fn a_new_run_resumes_what_is_left_and_links_only_when_asked() {
+    let s = setup(60, 5_000).await;
+    let now = s.x.sim.admin.now();
+    let linked = s.linked().await;
+    // A run stopped with three groups left; one XPM group was unlinked meanwhile.
+    let left: Vec<i32> = linked.iter().take(3).map(|(g, _, _)| *g).collect();
+    bulk::enqueue(&s.db, s.org, &s.tenant, &left, now)
+        .await
+        .unwrap();
+    let (unlinked_group, _, unlinked_name) = linked.last().unwrap().clone();
+    structuregram_core::links::unlink(&s.db, s.org, unlinked_group, now)
+        .await
+        .unwrap();
+
+    let next = bulk::next_run(&s.db, s.org, &s.tenant).await.unwrap();
+    assert_eq!((next.linked, next.unlinked, next.resumable), (11, 1, 3));
+    let plan = next.plan.expect("three groups to resume");
+    assert_eq!(
+        plan.groups, 3,
+        "a new run resumes the groups left, not all 11"
+    );
+    let with = next.plan_with_unlinked.expect("and the unlinked group");
+    assert_eq!(with.groups, 4);
+    // Never pulled, members unknown (7 assumed each): one detailed list of
+    // 1 + ⌈28 ÷ 80⌉ = 2 call-equivalents beats 4 × (1 + 7) = 32 per client; one call, plus
+    // the catalog refresh before linking.
+    assert_eq!(with.strategy, FetchStrategy::DetailedList);
+    assert_eq!(with.calls, 1 + 1);
+    assert_eq!(next.eta_with_unlinked_seconds, 3, "2 calls at 50 a minute");
+
+    let without = bulk::prepare(&s.db, s.org, &s.x.client, &s.x.session, false, now)
+        .await
+        .unwrap();
+    assert!(without.linked.is_empty(), "nothing is linked unless asked");
+    assert_eq!((without.resumed, without.status.queued), (3, 3));
+
+    let before = s.served();
+    let with = bulk::prepare(&s.db, s.org, &s.x.client, &s.x.session, true, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.served() - before,
+        1,
+        "one clientgroup.api/list to refresh"
+    );
+    assert_eq!(with.linked.len(), 1);
+    assert_eq!(
+        with.linked[0].xpm_name.as_deref(),
+        Some(unlinked_name.as_str())
+    );
+    assert_eq!(
+        (with.resumed, with.status.queued),
+        (3, 4),
+        "the group just linked joins the queue left"
+    );
+    let report = s.run(&BulkOptions::default()).await;
+    assert_eq!(report.outcome, BulkOutcome::Finished, "{}", report.message);
+    assert_eq!(report.groups_done, 4);
+
+    // Nothing left: the next run is every linked group again.
+    let next = bulk::next_run(&s.db, s.org, &s.tenant).await.unwrap();
+    assert_eq!((next.linked, next.unlinked, next.resumable), (12, 0, 0));
+    assert_eq!(next.plan.map(|p| p.groups), Some(12));
+    let status = bulk::status(&s.db, s.org, &s.tenant).await.unwrap();
+    assert!(status.updated_at.is_some());
+}

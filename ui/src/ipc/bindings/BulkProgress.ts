@@ -28,4 +28,8 @@ etaSeconds: number,
 /**
  * Set while the run waits out an XPM limit: seconds (XPM's clock) to wait.
  */
-waitingSeconds: number | null, };
+waitingSeconds: number | null, 
+/**
+ * Set while the run waits out an XPM limit: when (this computer's clock) it carries on.
+ */
+waitingUntil: string | null, };

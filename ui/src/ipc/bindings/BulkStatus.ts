@@ -33,4 +33,10 @@ plan: QueuePlan | null,
 /**
  * Estimated seconds to finish at the client's pace.
  */
-etaSeconds: number, };
+etaSeconds: number, 
+/**
+ * When the queue last changed (groups queued, a group finished, calls counted): for a
+ * queue with groups left and no run going, when its last run stopped. `None` before the
+ * tenant's first queue.
+ */
+updatedAt: string | null, };

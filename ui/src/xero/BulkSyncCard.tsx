@@ -1,0 +1,236 @@
+import {
+  Alert,
+  Anchor,
+  Button,
+  Checkbox,
+  Group,
+  Paper,
+  Progress,
+  Stack,
+  Text,
+  Title,
+} from "@mantine/core";
+import { useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { IntegrationError, useIntegrationAction } from "../account/integrationAction";
+import { routeHref } from "../app/router";
+import { useBackend } from "../ipc/BackendProvider";
+import type { BulkOverview } from "../ipc/bindings/BulkOverview";
+import type { BulkProgress } from "../ipc/bindings/BulkProgress";
+import type { BulkReport } from "../ipc/bindings/BulkReport";
+import { invalidate } from "../queryKeys";
+import { useXeroOverview } from "./api";
+import { useBulkStatus } from "./bulkApi";
+import { formatEta } from "./PullSection";
+
+const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "about 1 minute" / "about 14 minutes" (never "0 minutes"). */
+function minutes(seconds: number): string {
+  return `about ${plural(Math.max(1, Math.ceil(seconds / 60)), "minute")}`;
+}
+
+/** The plan line: what *Start* would sync and what it costs within XPM's limits. */
+function planLine(o: BulkOverview, linkUnlinked: boolean): string | null {
+  const n = o.next;
+  const plan = linkUnlinked ? n.planWithUnlinked : n.plan;
+  if (!plan) return null;
+  const eta = linkUnlinked ? n.etaWithUnlinkedSeconds : n.etaSeconds;
+  const linking = linkUnlinked && n.unlinked > 0;
+  const groups = plural(
+    plan.groups,
+    n.resumable > 0 ? "remaining group" : linking ? "group" : "linked group",
+  );
+  const added = linking ? ` (${n.unlinked} of them linked first)` : "";
+  return `${groups}${added}, about ${plural(plan.calls, "XPM call")}, ${minutes(eta)} within XPM's limits.`;
+}
+
+/** The progress bar and its line, or the calm line while XPM's rate limit is waited out. */
+function ProgressLine({ progress }: { progress: BulkProgress }) {
+  const waiting = progress.waitingSeconds !== null;
+  const until = progress.waitingUntil
+    ? clock.format(new Date(progress.waitingUntil))
+    : `in ${progress.waitingSeconds} s`;
+  return (
+    <Stack gap={4} data-testid="bulk-progress">
+      <Progress
+        value={progress.groupsTotal ? (100 * progress.groupsDone) / progress.groupsTotal : 0}
+        animated
+        aria-label="Sync progress"
+      />
+      <Text size="sm" c="dimmed" data-testid="bulk-progress-text">
+        {progress.groupsDone} of {plural(progress.groupsTotal, "group")} ·{" "}
+        {formatEta(progress.etaSeconds)}
+      </Text>
+      {waiting && (
+        <Text size="sm" data-testid="bulk-waiting">
+          XPM&apos;s minute limit reached — carrying on at {until}; nothing failed.
+        </Text>
+      )}
+    </Stack>
+  );
+}
+
+/** The finished run: its message and, per failed group, what went wrong with a link to it. */
+function BulkResult({ report }: { report: BulkReport }) {
+  const failed = report.failures.length > 0;
+  const color = failed ? "orange" : report.outcome === "finished" ? "green" : "gray";
+  return (
+    <Alert color={color} data-testid="bulk-result">
+      <Text size="sm">{report.message}</Text>
+      {failed && (
+        <Stack gap={4} mt="xs">
+          {report.failures.map((f) => (
+            <Text size="sm" key={f.groupId} data-testid="bulk-failure">
+              <Anchor href={routeHref({ page: "group", groupId: f.groupId, tab: "xpm" })}>
+                {f.groupName}
+              </Anchor>
+              : {f.message}
+            </Text>
+          ))}
+        </Stack>
+      )}
+    </Alert>
+  );
+}
+
+/**
+ * Import Groups → *Sync the whole practice* (issue 11): the plan in plain words, an option to
+ * link every unlinked XPM group first, *Start*, a progress bar with the time left (and a calm
+ * line while XPM's rate limit is waited out), *Stop* (the rest stays queued), the result with
+ * each failed group's message, and *Resume* for a queue an earlier run left.
+ */
+export function BulkSyncCard() {
+  const backend = useBackend();
+  const qc = useQueryClient();
+  const overview = useXeroOverview();
+  const status = useBulkStatus();
+  const [linkUnlinked, setLinkUnlinked] = useState(false);
+  const [progress, setProgress] = useState<BulkProgress | null>(null);
+  const [report, setReport] = useState<BulkReport | null>(null);
+  const [stopping, setStopping] = useState(false);
+
+  const start = useIntegrationAction(
+    async () => {
+      setReport(null);
+      try {
+        return await backend.xpmBulkStart(linkUnlinked, setProgress);
+      } finally {
+        setProgress(null);
+        setStopping(false);
+        void invalidate.pulled(qc);
+      }
+    },
+    (r) => {
+      setReport(r);
+      setLinkUnlinked(false);
+    },
+  );
+  const stop = async () => {
+    setStopping(true);
+    await backend.xpmBulkCancel();
+    void qc.invalidateQueries({ queryKey: ["xpm", "bulk"] });
+  };
+
+  const connected = overview.data?.status.state === "connected";
+  const o = status.data;
+  const running = start.pending || (o?.running ?? false);
+  const left = o?.queue.queued ?? 0;
+  const stopped = o?.lastStop && left > 0 && !running && !report ? o.lastStop : null;
+  const nothing = o && o.next.linked === 0 && o.next.unlinked === 0 && left === 0;
+  const line = o ? planLine(o, linkUnlinked) : null;
+
+  let body;
+  if (overview.data && !connected) {
+    body = (
+      <Text size="sm" data-testid="bulk-not-connected">
+        Not connected to Xero XPM: connect first, then sync every linked group here.{" "}
+        <Anchor href={routeHref({ page: "integrations" })}>Open Account → Integrations</Anchor>
+      </Text>
+    );
+  } else if (status.isError) {
+    body = <IntegrationError error={status.error} />;
+  } else if (!o) {
+    body = null;
+  } else if (nothing && !report) {
+    body = (
+      <Text size="sm" c="dimmed" data-testid="bulk-empty">
+        No linked groups and no XPM groups to link yet. Refresh the list of XPM groups above; once
+        there are some, sync them all from here.
+      </Text>
+    );
+  } else {
+    body = (
+      <Stack gap="sm">
+        {stopped && (
+          <Alert
+            color={stopped.reason === "dayLimit" ? "yellow" : "orange"}
+            data-testid="bulk-stopped"
+          >
+            {stopped.reason === "interrupted"
+              ? `A sync of ${plural(left, "remaining group")} was interrupted.`
+              : stopped.message}{" "}
+            Resume it to carry on where it stopped.
+          </Alert>
+        )}
+        {!running && line && (
+          <Text size="sm" data-testid="bulk-plan">
+            {line}
+          </Text>
+        )}
+        {!running && o.next.unlinked > 0 && (
+          <Checkbox
+            label={`Also link the ${plural(o.next.unlinked, "unlinked XPM group")} as new StructureGram groups`}
+            checked={linkUnlinked}
+            onChange={(e) => setLinkUnlinked(e.currentTarget.checked)}
+            data-testid="bulk-link-unlinked"
+          />
+        )}
+        <Group>
+          {!running && (
+            <Button onClick={() => void start.run()} disabled={!line} data-testid="bulk-start">
+              {left > 0 ? "Resume" : "Start"}
+            </Button>
+          )}
+          {running && (
+            <Button
+              variant="default"
+              onClick={() => void stop()}
+              loading={stopping}
+              data-testid="bulk-stop"
+            >
+              Stop
+            </Button>
+          )}
+          {running && !progress && (
+            <Text size="sm" c="dimmed" data-testid="bulk-running">
+              {stopping ? "Stopping after the group in flight…" : "Syncing the whole practice…"}
+            </Text>
+          )}
+        </Group>
+        {progress && <ProgressLine progress={progress} />}
+        {progress && stopping && (
+          <Text size="sm" c="dimmed">
+            Stopping after the group in flight; the rest stays queued.
+          </Text>
+        )}
+      </Stack>
+    );
+  }
+
+  return (
+    <Paper withBorder p="md" data-testid="bulk-card">
+      <Stack gap="sm">
+        <Title order={4}>Sync the whole practice</Title>
+        {start.ui}
+        {body}
+        <IntegrationError error={start.error} />
+        {report && <BulkResult report={report} />}
+      </Stack>
+    </Paper>
+  );
+}
