@@ -133,7 +133,8 @@ impl BulkJobs {
                 reason: StopReason::Interrupted,
                 at: queue.updated_at.unwrap_or_else(Utc::now),
                 message: format!(
-                    "A sync of {left} remaining group(s) was interrupted. Resume it to carry on where it stopped."
+                    "A sync of {} was interrupted. Resume it to carry on where it stopped.",
+                    structuregram_core::words::count(left, "remaining group", "remaining groups")
                 ),
             }),
             _ => None,
@@ -313,8 +314,6 @@ mod tests {
         assert!(!running);
         let last = last.expect("interrupted");
         assert_eq!(last.reason, StopReason::Interrupted);
-        assert!(last
-            .message
-            .contains("5 remaining group(s) was interrupted"));
+        assert!(last.message.contains("5 remaining groups was interrupted"));
     }
 }

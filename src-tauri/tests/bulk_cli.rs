@@ -88,6 +88,37 @@ fn sync_all_links_and_pulls_the_whole_practice_then_resyncs_with_one_call() {
         .collect();
     members.sort();
     assert_eq!(members, [("Fernhill Family", 5), ("Kowalski Group", 1)]);
+    // Both groups synced but are not complete: the report names each with its decisions, as
+    // single pulls count them (pull_cli.rs): Fernhill needs Zoë's structure and two holding
+    // classes decided (3, none waiting); Kowalski needs Anna's structure (1), and the
+    // partnership relationship naming her waits on it (1).
+    let mut to_review: Vec<(String, u64, u64)> = report["toReview"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["groupName"].as_str().unwrap().to_owned(),
+                r["needsInput"].as_u64().unwrap(),
+                r["waiting"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    to_review.sort();
+    assert_eq!(
+        to_review,
+        [
+            ("Fernhill Family".to_owned(), 3, 0),
+            ("Kowalski Group".to_owned(), 1, 1)
+        ]
+    );
+    assert!(
+        report["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("2 of them have pull items for you to review on their XPM tabs."),
+        "{report}"
+    );
 
     // Nothing changed in XPM: the second run reads the practice once.
     let before = served(&sim);

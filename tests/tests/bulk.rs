@@ -44,7 +44,7 @@ async fn walk(app: &AppSession) -> Result<()> {
     let plan = app
         .wait_text(
             "[data-testid=bulk-plan]",
-            &["12 groups (12 of them linked first), about 2 XPM calls, about 1 minute"],
+            &["Links 12 XPM groups as new StructureGram groups, then syncs 12 groups: about 2 XPM calls, under a minute"],
             30,
         )
         .await?;
@@ -54,7 +54,7 @@ async fn walk(app: &AppSession) -> Result<()> {
     app.screenshot("bulk-01-plan").await?;
     app.click_css("[data-testid=bulk-start]").await?;
     let result = app
-        .wait_text("[data-testid=bulk-result]", &["Synced 12 group(s)"], 180)
+        .wait_text("[data-testid=bulk-result]", &["Synced 12 groups"], 180)
         .await?;
     ensure!(
         app.texts("[data-testid=bulk-failure]").await?.is_empty(),

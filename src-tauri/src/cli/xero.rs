@@ -624,11 +624,24 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                 for f in &report.failures {
                     outln!("  \u{201c}{}\u{201d}: {}", f.group_name, f.message);
                 }
+                for r in &report.to_review {
+                    outln!(
+                        "  to review: \u{201c}{}\u{201d} (group {}): {} need input, {} waiting",
+                        r.group_name,
+                        r.group_id,
+                        r.needs_input,
+                        r.waiting
+                    );
+                }
             }
             if !report.failures.is_empty() {
                 anyhow::bail!(
-                    "{} group(s) could not be synced; see the messages above.",
-                    report.failures.len()
+                    "{} could not be synced; see the messages above.",
+                    structuregram_core::words::count(
+                        u32::try_from(report.failures.len()).unwrap_or(u32::MAX),
+                        "group",
+                        "groups"
+                    )
                 );
             }
         }

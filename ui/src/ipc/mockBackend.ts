@@ -155,6 +155,11 @@ function clean(value: string | null | undefined): string | null {
   return t === "" ? null : t;
 }
 
+/** "1 group" / "3 groups", as core's `words::count` says it. */
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 function fail(message: string, code: IpcError["code"] = "validation"): never {
   throw new IpcError(code, message);
 }
@@ -1272,7 +1277,7 @@ export class MockBackend implements Backend {
       const linkedUuids = new Set([...this.xpmLinks.values()].map((l) => l.xpmUuid));
       const unlinked = this.xpmCatalogRows.filter((r) => !linkedUuids.has(r.xpmUuid)).length;
       const queued = this.bulkQueued().length;
-      const count = (state: string) =>
+      const inState = (state: string) =>
         [...this.bulkQueue.values()].filter((s) => s === state).length;
       const groups = queued > 0 ? queued : this.xpmLinks.size;
       const only = this.bulkPlan(groups);
@@ -1283,15 +1288,15 @@ export class MockBackend implements Backend {
           ? {
               reason: "interrupted",
               at: this.bulkQueueUpdatedAt ?? new Date().toISOString(),
-              message: `A sync of ${queued} remaining group(s) was interrupted. Resume it to carry on where it stopped.`,
+              message: `A sync of ${count(queued, "remaining group")} was interrupted. Resume it to carry on where it stopped.`,
             }
           : null);
       return {
         queue: {
           tenantId: "mock-tenant",
           queued,
-          done: count("done"),
-          failed: count("failed"),
+          done: inState("done"),
+          failed: inState("failed"),
           callsMade: 0,
           plan: queued > 0 ? (this.bulkPlan(queued)?.plan ?? null) : null,
           etaSeconds: queued > 0 ? (this.bulkPlan(queued)?.eta ?? 0) : 0,
@@ -1362,6 +1367,7 @@ export class MockBackend implements Backend {
       plan: { ...plan, groups: total },
       groupsDone: 0,
       failures: [],
+      toReview: [],
       groupsLeft: total,
       calls: total > 0 ? 1 : 0,
       waits: 0,
@@ -1406,6 +1412,15 @@ export class MockBackend implements Backend {
         this.bulkQueue.set(gid, "done");
         this.lastPullAt.set(gid, now());
         report.groupsDone += 1;
+        // The Nguyen group's pull finds a possible duplicate and a share class to decide.
+        if (xpmName.startsWith("Nguyen")) {
+          report.toReview.push({
+            groupId: gid,
+            groupName: this.group(gid).name,
+            needsInput: 2,
+            waiting: 1,
+          });
+        }
       }
       report.groupsLeft -= 1;
       this.bulkQueueUpdatedAt = now();
@@ -1417,12 +1432,20 @@ export class MockBackend implements Backend {
       }
     }
     this.bulkRunning = false;
+    // The same sentences as core::bulk::run's report.
+    const review =
+      report.toReview.length === 0
+        ? ""
+        : report.toReview.length === 1
+          ? " 1 of them has pull items for you to review on its XPM tab."
+          : ` ${report.toReview.length} of them have pull items for you to review on their XPM tabs.`;
     report.message =
-      report.outcome === "cancelled"
-        ? `Stopped after ${report.groupsDone} group(s); ${report.groupsLeft} stay queued. Sync again to carry on.`
+      (report.outcome === "cancelled"
+        ? `Stopped after ${count(report.groupsDone, "group")}; ${count(report.groupsLeft, "group")} stay queued. Sync again to carry on.`
         : report.failures.length > 0
-          ? `Synced ${report.groupsDone} group(s); ${report.failures.length} could not be synced (see each one's message), queue them again after fixing it.`
-          : `Synced ${report.groupsDone} group(s) with ${report.calls} XPM call(s).`;
+          ? `Synced ${count(report.groupsDone, "group")}; ${count(report.failures.length, "group")} could not be synced (see each one's message): sync again after fixing it.`
+          : `Synced ${count(report.groupsDone, "group")} with ${count(report.calls, "XPM call")}.`) +
+      review;
     this.bulkLastStop = {
       reason: report.outcome === "cancelled" ? "cancelled" : "finished",
       at: now(),

@@ -29,9 +29,9 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** "about 1 minute" / "about 14 minutes" (never "0 minutes"). */
+/** "under a minute" / "about 14 minutes" (never "0 minutes"). */
 function minutes(seconds: number): string {
-  return `about ${plural(Math.max(1, Math.ceil(seconds / 60)), "minute")}`;
+  return seconds < 60 ? "under a minute" : `about ${plural(Math.ceil(seconds / 60), "minute")}`;
 }
 
 /** The plan line: what *Start* would sync and what it costs within XPM's limits. */
@@ -41,12 +41,11 @@ function planLine(o: BulkOverview, linkUnlinked: boolean): string | null {
   if (!plan) return null;
   const eta = linkUnlinked ? n.etaWithUnlinkedSeconds : n.etaSeconds;
   const linking = linkUnlinked && n.unlinked > 0;
-  const groups = plural(
-    plan.groups,
-    n.resumable > 0 ? "remaining group" : linking ? "group" : "linked group",
-  );
-  const added = linking ? ` (${n.unlinked} of them linked first)` : "";
-  return `${groups}${added}, about ${plural(plan.calls, "XPM call")}, ${minutes(eta)} within XPM's limits.`;
+  const cost = `about ${plural(plan.calls, "XPM call")}, ${minutes(eta)} within XPM's limits.`;
+  if (linking) {
+    return `Links ${plural(n.unlinked, "XPM group")} as new StructureGram groups, then syncs ${plural(plan.groups, "group")}: ${cost}`;
+  }
+  return `${plural(plan.groups, n.resumable > 0 ? "remaining group" : "linked group")}: ${cost}`;
 }
 
 /** The progress bar and its line, or the calm line while XPM's rate limit is waited out. */
@@ -75,9 +74,13 @@ function ProgressLine({ progress }: { progress: BulkProgress }) {
   );
 }
 
-/** The finished run: its message and, per failed group, what went wrong with a link to it. */
+/**
+ * The finished run: its message; per failed group, what went wrong; per group whose pull left
+ * items to review, how many — each with a link to the group's XPM tab.
+ */
 function BulkResult({ report }: { report: BulkReport }) {
   const failed = report.failures.length > 0;
+  const toReview = report.toReview.length > 0;
   const color = failed ? "orange" : report.outcome === "finished" ? "green" : "gray";
   return (
     <Alert color={color} data-testid="bulk-result">
@@ -90,6 +93,19 @@ function BulkResult({ report }: { report: BulkReport }) {
                 {f.groupName}
               </Anchor>
               : {f.message}
+            </Text>
+          ))}
+        </Stack>
+      )}
+      {toReview && (
+        <Stack gap={4} mt="xs">
+          {report.toReview.map((r) => (
+            <Text size="sm" key={r.groupId} data-testid="bulk-to-review">
+              <Anchor href={routeHref({ page: "group", groupId: r.groupId, tab: "xpm" })}>
+                {r.groupName}
+              </Anchor>
+              : {plural(r.needsInput, "item needs", "items need")} your input
+              {r.waiting > 0 ? `, ${plural(r.waiting, "item waits", "items wait")} on them` : ""}
             </Text>
           ))}
         </Stack>

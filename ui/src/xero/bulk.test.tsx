@@ -19,7 +19,7 @@ describe("Sync the whole practice", () => {
     renderWithBackend(<BulkSyncCard />, backend);
 
     expect(await screen.findByTestId("bulk-plan")).toHaveTextContent(
-      "1 linked group, about 2 XPM calls, about 1 minute within XPM's limits.",
+      "1 linked group: about 2 XPM calls, under a minute within XPM's limits.",
     );
     const link = screen.getByTestId("bulk-link-unlinked");
     expect(link.closest("div")?.parentElement).toHaveTextContent(
@@ -28,7 +28,7 @@ describe("Sync the whole practice", () => {
     await userEvent.click(link);
     // 3 groups: 1 list + 3 group calls + the catalog refresh = 5 calls, 6 s.
     expect(screen.getByTestId("bulk-plan")).toHaveTextContent(
-      "3 groups (2 of them linked first), about 5 XPM calls, about 1 minute",
+      "Links 2 XPM groups as new StructureGram groups, then syncs 3 groups: about 5 XPM calls, under a minute",
     );
     await userEvent.click(screen.getByTestId("bulk-start"));
 
@@ -44,7 +44,20 @@ describe("Sync the whole practice", () => {
     release();
 
     const result = await screen.findByTestId("bulk-result");
-    expect(result).toHaveTextContent("Synced 2 group(s); 1 could not be synced");
+    expect(result).toHaveTextContent(
+      "Synced 2 groups; 1 group could not be synced (see each one's message): sync again after fixing it. 1 of them has pull items for you to review on its XPM tab.",
+    );
+    // The Nguyen group synced but its pull left decisions (the mock: 2 need input, 1 waits).
+    const toReview = within(result).getAllByTestId("bulk-to-review");
+    expect(toReview).toHaveLength(1);
+    expect(toReview[0]).toHaveTextContent(
+      "Nguyen Family Group: 2 items need your input, 1 item waits on them",
+    );
+    const nguyen = (await backend.listGroups()).find((g) => g.name === "Nguyen Family Group")!;
+    expect(within(toReview[0]!).getByRole("link", { name: "Nguyen Family Group" })).toHaveAttribute(
+      "href",
+      `#/groups/${nguyen.id}/xpm`,
+    );
     const failures = within(result).getAllByTestId("bulk-failure");
     expect(failures).toHaveLength(1);
     expect(failures[0]).toHaveTextContent(
@@ -74,18 +87,18 @@ describe("Sync the whole practice", () => {
     release();
 
     expect(await screen.findByTestId("bulk-result")).toHaveTextContent(
-      "Stopped after 1 group(s); 2 stay queued. Sync again to carry on.",
+      "Stopped after 1 group; 2 groups stay queued. Sync again to carry on.",
     );
     expect((await backend.xpmBulkStatus())?.queue.queued).toBe(2);
     expect(await screen.findByTestId("bulk-plan")).toHaveTextContent(
-      "2 remaining groups, about 3 XPM calls",
+      "2 remaining groups: about 3 XPM calls",
     );
     const resume = screen.getByTestId("bulk-start");
     expect(resume).toHaveTextContent("Resume");
     await userEvent.click(resume);
 
     expect(await screen.findByTestId("bulk-result")).toHaveTextContent(
-      "Synced 1 group(s); 1 could not be synced",
+      "Synced 1 group; 1 group could not be synced",
     );
     expect((await backend.xpmBulkStatus())?.queue.queued).toBe(0);
   });
@@ -102,7 +115,7 @@ describe("Sync the whole practice", () => {
     );
     await userEvent.click(screen.getByTestId("bulk-start"));
     expect(await screen.findByTestId("bulk-result")).toHaveTextContent(
-      "Synced 2 group(s) with 3 XPM call(s).",
+      "Synced 2 groups with 3 XPM calls. 1 of them has pull items for you to review on its XPM tab.",
     );
     expect(screen.queryByTestId("bulk-failure")).not.toBeInTheDocument();
     await waitFor(() => expect(screen.queryByTestId("bulk-stopped")).not.toBeInTheDocument());
@@ -117,7 +130,7 @@ describe("Sync the whole practice", () => {
     await userEvent.type(await screen.findByTestId("verify-code-input"), MOCK_TOTP_CODE);
     await userEvent.click(screen.getByTestId("verify-code-submit"));
     expect(await screen.findByTestId("bulk-result")).toHaveTextContent(
-      "Synced 1 group(s) with 2 XPM call(s).",
+      "Synced 1 group with 2 XPM calls.",
     );
   });
 

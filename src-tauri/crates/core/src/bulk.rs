@@ -66,6 +66,7 @@ use crate::pull::{
 };
 use crate::schema::{group, sync_run, xpm_bulk_item, xpm_bulk_queue, xpm_group, xpm_group_link};
 use crate::tfn::TfnCipher;
+use crate::words;
 
 /// How many clients of a detailed list cost as much as one call: at the paced 50 calls a
 /// minute a call is worth about a second, and XPM serves roughly 80 detailed clients a second
@@ -285,6 +286,23 @@ pub struct BulkFailure {
     pub message: String,
 }
 
+/// A group whose pull finished but left pull-review items for the user (possible duplicates,
+/// share classes, relationship types; product-spec §8.8): synced, yet not complete until
+/// reviewed on the group's XPM tab.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct BulkReview {
+    /// The StructureGram group.
+    pub group_id: i32,
+    /// Its name.
+    pub group_name: String,
+    /// Items that need the user's decision.
+    pub needs_input: u32,
+    /// Items waiting on those decisions.
+    pub waiting: u32,
+}
+
 /// The result of a bulk run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -298,6 +316,8 @@ pub struct BulkReport {
     pub groups_done: u32,
     /// Groups that failed in this run.
     pub failures: Vec<BulkFailure>,
+    /// Groups pulled in this run that left items to review (in queue order).
+    pub to_review: Vec<BulkReview>,
     /// Groups still queued.
     pub groups_left: u32,
     /// XPM calls made in this run (the shared list and every pull, failed ones included).
@@ -740,6 +760,7 @@ pub async fn run(
         plan: the_plan,
         groups_done: 0,
         failures: Vec::new(),
+        to_review: Vec::new(),
         groups_left: total,
         calls: 0,
         waits: 0,
@@ -890,6 +911,14 @@ pub async fn run(
             match result {
                 Ok(pulled) => {
                     report.calls += pulled.plan.calls;
+                    if pulled.review.needs_input + pulled.review.waiting > 0 {
+                        report.to_review.push(BulkReview {
+                            group_id: item.group_id,
+                            group_name: names.get(&item.group_id).cloned().unwrap_or_default(),
+                            needs_input: pulled.review.needs_input,
+                            waiting: pulled.review.waiting,
+                        });
+                    }
                     finish_item(
                         db,
                         item,
@@ -936,25 +965,37 @@ pub async fn run(
     if list_calls > 0 {
         add_calls(db, org, &tenant, list_calls, None, clock()).await?;
     }
+    let groups = |n: u32| words::count(n, "group", "groups");
+    let review = match report.to_review.len() {
+        0 => String::new(),
+        1 => " 1 of them has pull items for you to review on its XPM tab.".to_owned(),
+        n => format!(" {n} of them have pull items for you to review on their XPM tabs."),
+    };
     report.message = match report.outcome {
         BulkOutcome::Finished if report.failures.is_empty() => format!(
-            "Synced {} group(s) with {} XPM call(s).",
-            report.groups_done, report.calls
+            "Synced {} with {}.{review}",
+            groups(report.groups_done),
+            words::count(report.calls, "XPM call", "XPM calls")
         ),
         BulkOutcome::Finished => format!(
-            "Synced {} group(s); {} could not be synced (see each one's message), queue them again after fixing it.",
-            report.groups_done,
-            report.failures.len()
+            "Synced {}; {} could not be synced (see each one's message): sync again after fixing it.{review}",
+            groups(report.groups_done),
+            groups(u32::try_from(report.failures.len()).unwrap_or(u32::MAX))
         ),
         BulkOutcome::Waiting => format!(
-            "XPM's call limit for the day is used up after {} group(s). {} group(s) stay queued: sync again in {} minute(s) and it carries on where it stopped.",
-            report.groups_done,
-            report.groups_left,
-            report.resume_after_seconds.unwrap_or(60).div_ceil(60)
+            "XPM's call limit for the day is used up after {}. {} stay queued: sync again in {} and it carries on where it stopped.{review}",
+            groups(report.groups_done),
+            groups(report.groups_left),
+            words::count(
+                report.resume_after_seconds.unwrap_or(60).div_ceil(60),
+                "minute",
+                "minutes"
+            )
         ),
         BulkOutcome::Cancelled => format!(
-            "Stopped after {} group(s); {} stay queued. Sync again to carry on.",
-            report.groups_done, report.groups_left
+            "Stopped after {}; {} stay queued. Sync again to carry on.{review}",
+            groups(report.groups_done),
+            groups(report.groups_left)
         ),
     };
     Ok(report)

@@ -61,6 +61,7 @@ pub mod secrets;
 pub mod structures;
 pub mod tfn;
 pub mod transfer;
+pub mod words;
 pub mod xero;
 
 pub use db::OrgId;
