@@ -45,10 +45,11 @@ pub fn main_entry() -> std::process::ExitCode {
     } else {
         Cli::parse()
     };
-    // Scripts want only their output on the terminal; the window logs its progress, also into
-    // the data folder's log file (what a user sends when asking for help).
+    // Scripts want only their output and their one error line on the terminal (retries and
+    // refusals logged at WARN are noise there; `STRUCTUREGRAM_LOG=warn` shows them); the window
+    // logs its progress, also into the data folder's log file (what a user sends for help).
     if cli.command.is_some() {
-        init_logging("warn", None);
+        init_logging("error", None);
     } else {
         init_logging("info", Some(&cli.resolved_data_dir()));
     }
@@ -64,7 +65,8 @@ pub fn main_entry() -> std::process::ExitCode {
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {e:#}");
+                tracing::debug!(error = format!("{e:#}"), "command failed");
+                eprintln!("error: {}", user_message(&e));
                 std::process::ExitCode::FAILURE
             }
         },
@@ -95,6 +97,21 @@ pub fn main_entry() -> std::process::ExitCode {
 }
 
 use cli::Cli;
+
+/// A command's error for the person who ran it: each layer of context down to the first
+/// StructureGram error, whose message already says what happened and what to do next. What
+/// lies beneath it (HTTP statuses, parser details) only repeats that in technical words; it is
+/// logged at debug (`STRUCTUREGRAM_LOG=debug`).
+fn user_message(e: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        parts.push(cause.to_string());
+        if cause.downcast_ref::<structuregram_core::Error>().is_some() {
+            break;
+        }
+    }
+    parts.join(": ")
+}
 
 /// Logs to standard error at `default_level`, or as `STRUCTUREGRAM_LOG` says (an `EnvFilter`);
 /// with a data folder, also into its log file ([`log_file`]). A log file that cannot be opened
@@ -323,6 +340,24 @@ pub fn write_export(folder: &Path, file_name: &str, bytes: &[u8]) -> std::io::Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_error_stops_at_structuregrams_own_words() {
+        let failed = structuregram_core::Error::XpmCall {
+            message: "Xero had a problem answering (HTTP 500). Wait a few minutes and try again."
+                .to_owned(),
+            source: xpm::Error::Server { status: 500 },
+        };
+        let e =
+            anyhow::Error::new(failed).context("Syncing \u{201c}Fernhill Family\u{201d} failed");
+        assert_eq!(
+            user_message(&e),
+            "Syncing \u{201c}Fernhill Family\u{201d} failed: Xero had a problem answering (HTTP 500). Wait a few minutes and try again.",
+            "the HTTP detail beneath core's message is not repeated"
+        );
+        let plain = anyhow::anyhow!("no such group").context("cannot export");
+        assert_eq!(user_message(&plain), "cannot export: no such group");
+    }
 
     #[test]
     fn exports_never_overwrite_and_never_escape_the_folder() {

@@ -17,6 +17,7 @@ use structuregram_core::links;
 use structuregram_core::pull::{self, FetchStrategy, PullControl, PullOptions, PullReport};
 use structuregram_core::reconcile;
 use structuregram_core::review::{self, Decision, ReviewItem, ReviewState};
+use structuregram_core::words::count;
 use structuregram_core::xero::{self, Completion, Connector, XeroContext, XeroSettings};
 use structuregram_core::{gate, groups, push, OrgId};
 
@@ -453,8 +454,14 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                         );
                     }
                     eprintln!(
-                        "Would create {}, update {}, link {}; {} unchanged, {} skipped. About {} XPM calls ({} minute(s) at 60 a minute).",
-                        plan.creates, plan.updates, plan.links, plan.unchanged, plan.skipped, plan.calls, plan.minutes
+                        "Would create {}, update {}, link {}; {} unchanged, {} skipped. About {} ({} at 60 a minute).",
+                        plan.creates,
+                        plan.updates,
+                        plan.links,
+                        plan.unchanged,
+                        plan.skipped,
+                        count(plan.calls, "XPM call", "XPM calls"),
+                        count(plan.minutes, "minute", "minutes")
                     );
                 }
             } else {
@@ -498,8 +505,8 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                 }
                 if report.counts.failed > 0 {
                     anyhow::bail!(
-                        "{} item(s) failed; the others were pushed.",
-                        report.counts.failed
+                        "{} failed; the others were pushed.",
+                        count(report.counts.failed, "item", "items")
                     );
                 }
             }
@@ -565,26 +572,32 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                 bulk::prepare(&state.db, org, &client, &session, *link_unlinked, now).await?;
             if !*json {
                 if *link_unlinked {
-                    eprintln!(
-                        "Linked {} XPM group(s) as new groups.",
-                        prepared.linked.len()
-                    );
+                    match prepared.linked.len() {
+                        0 => eprintln!("No unlinked XPM groups to link."),
+                        n => eprintln!(
+                            "Linked {} as new groups.",
+                            count(n, "XPM group", "XPM groups")
+                        ),
+                    }
                 }
                 if prepared.resumed > 0 {
                     eprintln!(
-                        "Resuming: {} group(s) are still queued from an earlier run.",
-                        prepared.resumed
+                        "Resuming: {} still queued from an earlier run.",
+                        count(prepared.resumed, "group is", "groups are")
                     );
                 }
             }
             let status = prepared.status;
             if let (Some(plan), false) = (status.plan, *json) {
+                let time = match status.eta_seconds {
+                    s if s < 60 => "under a minute".to_owned(),
+                    s => format!("about {}", count(s.div_ceil(60), "minute", "minutes")),
+                };
                 eprintln!(
-                    "{} group(s) queued; about {} XPM call(s) by {}, about {} minute(s).",
-                    status.queued,
-                    plan.calls,
+                    "{} queued; about {} by {}, {time} within XPM's limits.",
+                    count(status.queued, "group", "groups"),
+                    count(plan.calls, "XPM call", "XPM calls"),
                     strategy_words(plan.strategy),
-                    status.eta_seconds.div_ceil(60)
                 );
             }
             let quiet = *json;
@@ -595,12 +608,15 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                     }
                     match p.waiting_seconds {
                         Some(w) => eprintln!(
-                            "XPM's call limit reached: waiting {w} s (groups {}/{}).",
+                            "XPM's call limit reached: waiting {w} s (groups {}/{}); nothing failed.",
                             p.groups_done, p.groups_total
                         ),
                         None => eprintln!(
-                            "Groups {}/{}, {} call(s) made, about {} s left.",
-                            p.groups_done, p.groups_total, p.calls_made, p.eta_seconds
+                            "Groups {}/{}, {} made, about {} s left.",
+                            p.groups_done,
+                            p.groups_total,
+                            count(p.calls_made, "XPM call", "XPM calls"),
+                            p.eta_seconds
                         ),
                     }
                 })),
@@ -637,11 +653,7 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
             if !report.failures.is_empty() {
                 anyhow::bail!(
                     "{} could not be synced; see the messages above.",
-                    structuregram_core::words::count(
-                        u32::try_from(report.failures.len()).unwrap_or(u32::MAX),
-                        "group",
-                        "groups"
-                    )
+                    count(report.failures.len(), "group", "groups")
                 );
             }
         }
@@ -702,8 +714,8 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                         && file.items.iter().all(|i| !known.contains(i.id.as_str()))
                     {
                         anyhow::bail!(
-                            "This plan was already applied ({} item(s) done, nothing of it left to apply); generate a new preview with `structuregram xpm reconcile --group {} --preview --json`.",
-                            already.len(),
+                            "This plan was already applied ({} done, nothing of it left to apply); generate a new preview with `structuregram xpm reconcile --group {} --preview --json`.",
+                            count(already.len(), "item", "items"),
                             g.id
                         );
                     }
@@ -770,9 +782,9 @@ pub async fn run_xpm(state: &AppState, org: OrgId, command: &XpmCommand) -> anyh
                     }
                     if report.counts.failed + report.counts.blocked > 0 {
                         anyhow::bail!(
-                            "{} item(s) failed and {} were blocked; the others were applied.",
-                            report.counts.failed,
-                            report.counts.blocked
+                            "{} failed and {} blocked; the others were applied.",
+                            count(report.counts.failed, "item", "items"),
+                            count(report.counts.blocked, "was", "were")
                         );
                     }
                 }
@@ -876,8 +888,8 @@ fn print_reconcile(p: &reconcile::ReconcilePreview) -> anyhow::Result<()> {
     }
     let s = &p.summary;
     eprintln!(
-        "{} difference(s): {} ready, {} need your input, {} waiting. {}",
-        s.total,
+        "{}: {} ready, {} need your input, {} waiting. {}",
+        count(s.total, "difference", "differences"),
         s.ready,
         s.needs_input,
         s.waiting,
@@ -936,7 +948,10 @@ fn print_pull(
     let c = &report.counts;
     let p = &report.plan;
     if decided > 0 {
-        outln!("Recorded {decided} decision(s) before pulling.");
+        outln!(
+            "Recorded {} before pulling.",
+            count(decided, "decision", "decisions")
+        );
     }
     outln!(
         "Pulled \u{201c}{group}\u{201d} from XPM (run {}).",

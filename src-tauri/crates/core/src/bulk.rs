@@ -980,7 +980,7 @@ pub async fn run(
         BulkOutcome::Finished => format!(
             "Synced {}; {} could not be synced (see each one's message): sync again after fixing it.{review}",
             groups(report.groups_done),
-            groups(u32::try_from(report.failures.len()).unwrap_or(u32::MAX))
+            words::count(report.failures.len(), "group", "groups")
         ),
         BulkOutcome::Waiting => format!(
             "XPM's call limit for the day is used up after {}. {} stay queued: sync again in {} and it carries on where it stopped.{review}",

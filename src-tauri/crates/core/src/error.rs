@@ -96,8 +96,8 @@ impl Error {
             }
             xpm::Error::RateLimited { retry_after, .. } => match retry_after {
                 Some(wait) => format!(
-                    "XPM's call limit was reached. Try again in {} minute(s).",
-                    wait.as_secs().div_ceil(60).max(1)
+                    "XPM's call limit was reached. Try again in {}.",
+                    crate::words::count(wait.as_secs().div_ceil(60).max(1), "minute", "minutes")
                 ),
                 None => "XPM's call limit was reached. Try again in a minute.".to_owned(),
             },
