@@ -986,11 +986,7 @@ pub async fn run(
             "XPM's call limit for the day is used up after {}. {} stay queued: sync again in {} and it carries on where it stopped.{review}",
             groups(report.groups_done),
             groups(report.groups_left),
-            words::count(
-                report.resume_after_seconds.unwrap_or(60).div_ceil(60),
-                "minute",
-                "minutes"
-            )
+            words::wait(report.resume_after_seconds.unwrap_or(60))
         ),
         BulkOutcome::Cancelled => format!(
             "Stopped after {}; {} stay queued. Sync again to carry on.{review}",

@@ -97,7 +97,7 @@ impl Error {
             xpm::Error::RateLimited { retry_after, .. } => match retry_after {
                 Some(wait) => format!(
                     "XPM's call limit was reached. Try again in {}.",
-                    crate::words::count(wait.as_secs().div_ceil(60).max(1), "minute", "minutes")
+                    crate::words::wait(u32::try_from(wait.as_secs()).unwrap_or(u32::MAX))
                 ),
                 None => "XPM's call limit was reached. Try again in a minute.".to_owned(),
             },
