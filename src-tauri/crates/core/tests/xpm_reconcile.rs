@@ -799,6 +799,51 @@ async fn an_archived_member_keeps_its_relationships_matched_and_keeping_it_does_
 }
 
 #[tokio::test]
+async fn a_relationship_of_an_archived_member_really_deleted_in_xpm_says_the_client_is_archived() {
+    let (x, db, org, cipher, group) = pulled_fernhill().await;
+    x.sim.admin.set_archived(TENANT, ROWAN, true).unwrap();
+    let director = x
+        .sim
+        .admin
+        .relationships(TENANT)
+        .unwrap()
+        .into_iter()
+        .find(|r| {
+            r.rtype == "Director"
+                && (r.client == ROWAN || r.related == ROWAN)
+                && (r.client == OLD_ORCHARD || r.related == OLD_ORCHARD)
+        })
+        .expect("Rowan directs Old Orchard Supplies");
+    x.sim
+        .admin
+        .delete_relationship(TENANT, &director.uuid)
+        .unwrap();
+    let p = reconcile::preview(
+        &db,
+        org,
+        &cipher,
+        &x.client,
+        &x.session,
+        group,
+        x.sim.admin.now(),
+    )
+    .await
+    .unwrap();
+    let it = T::one(&p, DiffType::RelOnlyInSg);
+    assert!(it.subject.contains("Old Orchard"), "{}", it.subject);
+    assert_eq!(it.recommended, None, "restoring it is not the default");
+    let note = it.note.as_deref().unwrap();
+    assert!(
+        note.starts_with("Rowan Fernhill is archived in XPM"),
+        "{note}"
+    );
+    assert!(note.contains("deleted there"), "{note}");
+    assert!(T::one(&p, DiffType::StaleMapping)
+        .id
+        .starts_with("archived:"));
+}
+
+#[tokio::test]
 async fn creating_again_a_relationship_deleted_in_xpm_sends_it_and_it_does_not_come_back() {
     let t = setup().await;
     let (co, ada) = (

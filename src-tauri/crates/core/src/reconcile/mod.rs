@@ -2434,6 +2434,45 @@ pub async fn apply(
 mod tests {
     use super::*;
 
+    fn push_item(action: push::PushAction, outcome: ItemOutcome) -> push::ItemResult {
+        push::ItemResult {
+            phase: PushPhase::Relationships,
+            subject: "Ada Harbour is a director of Harbour Holdings".into(),
+            entity_id: None,
+            relationship_id: Some(1),
+            action,
+            outcome,
+            message: (outcome != ItemOutcome::Ok).then(|| "XPM refused it.".to_owned()),
+            changes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_apply_that_sent_nothing_says_so_and_one_that_sent_something_does_not() {
+        use push::PushAction as P;
+        let (outcome, message) = pushed_outcome(&[push_item(P::Unchanged, ItemOutcome::Ok)]);
+        assert_eq!(outcome, ApplyOutcome::Applied);
+        assert_eq!(
+            message.as_deref(),
+            Some("Already in XPM as it is here: nothing was sent.")
+        );
+        assert_eq!(
+            pushed_outcome(&[push_item(P::Create, ItemOutcome::Ok)]),
+            (ApplyOutcome::Applied, None)
+        );
+        assert_eq!(
+            pushed_outcome(&[
+                push_item(P::Unchanged, ItemOutcome::Ok),
+                push_item(P::Update, ItemOutcome::Ok),
+            ]),
+            (ApplyOutcome::Applied, None)
+        );
+        assert_eq!(
+            pushed_outcome(&[push_item(P::Update, ItemOutcome::Failed)]),
+            (ApplyOutcome::Failed, Some("XPM refused it.".into()))
+        );
+    }
+
     fn field(name: &str, rec: Option<FieldChoice>, xpm_allowed: bool) -> FieldDiff {
         FieldDiff {
             field: name.into(),
