@@ -24,7 +24,11 @@
 //!   `pull::same_relationship`), even when the row touches none of this group's members (a
 //!   second group linked but never pulled); apply adopts such a row instead of importing a
 //!   copy. Unmapped clients match unmapped entities by the pull's duplicate rules (§8.8) and
-//!   need the user's choice there too.
+//!   need the user's choice there too. A relationship here is also looked for on the records
+//!   read of mapped clients outside the XPM group (archived, which XPM may drop from its
+//!   groups, or moved to another group): XPM keeps it on both clients, so one between two
+//!   such clients is on no member's record and is not "deleted in XPM". Those records only
+//!   pair what is here; their other relationships are not offered for import.
 //! - A mapping to a client archived in XPM (while the entity is active) is its own item
 //!   (`archived:<entity>`, a [`DiffType::StaleMapping`]): keep the mapping (the default) or
 //!   clear it; XPM's API cannot unarchive. The mapping keeps working for relationships, and the
@@ -55,6 +59,9 @@
 //! and relationship create/update, each mapping saved as soon as its call succeeds; the run is
 //! recorded as a push run so a create whose answer was lost is found again by the next push or
 //! apply. XPM clients are archived, never deleted, and not when they belong to other XPM groups.
+//! Creating a relationship XPM deleted since the last sync first forgets what that sync
+//! recorded of it, so the push looks it up and adds it rather than sending nothing; an item
+//! whose push found nothing to send is applied with a message saying so.
 //! Applied items leave the stored plan and are remembered ([`applied`]) until the next preview,
 //! so applying the same plan again can say "already applied".
 
