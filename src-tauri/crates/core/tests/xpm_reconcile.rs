@@ -19,6 +19,7 @@ use structuregram_core::discovery;
 use structuregram_core::model::{
     EntityInput, EntityKind, RelationshipInput, RelationshipKind, TrustType,
 };
+use structuregram_core::pull::{self, PullControl, PullOptions};
 use structuregram_core::reconcile::{
     self, Action, ApplyControl, ApplyOutcome, ApplyReport, DiffType, FieldChoice, Helper,
     ItemStatus, ReconcileDecision, ReconcilePreview,
@@ -629,6 +630,263 @@ async fn an_archived_related_client_is_recognised_and_its_relationships_still_ma
     let p = t.preview().await;
     let ids: Vec<&str> = p.items.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(ids, vec![format!("archived:{}", t.co).as_str()]);
+}
+
+/// The fixture's "Fernhill Family" linked as a new group and pulled, with its review
+/// decided (Zoë as an individual) so that reconciling it starts from no difference.
+async fn pulled_fernhill() -> (Xpm, DatabaseConnection, OrgId, TfnCipher, i32) {
+    let x = xpm().await;
+    x.sim.admin.advance(Duration::hours(1));
+    let (db, org) = memory_db().await;
+    let now = x.sim.admin.now();
+    discovery::refresh(&db, org, &x.client, &x.session, now)
+        .await
+        .unwrap();
+    let group = links::link_new(&db, org, FERNHILL_GROUP, now)
+        .await
+        .unwrap()
+        .group_id;
+    let cipher = TfnCipher::random();
+    pull::pull(
+        &db,
+        org,
+        &cipher,
+        &x.client,
+        &x.session,
+        group,
+        &PullOptions::default(),
+        &PullControl::default(),
+        now,
+    )
+    .await
+    .unwrap();
+    x.sim.admin.advance(Duration::hours(1));
+    (x, db, org, cipher, group)
+}
+
+#[tokio::test]
+async fn an_archived_member_keeps_its_relationships_matched_and_keeping_it_does_not_loop() {
+    let (x, db, org, cipher, group) = pulled_fernhill().await;
+    let preview = || async {
+        reconcile::preview(
+            &db,
+            org,
+            &cipher,
+            &x.client,
+            &x.session,
+            group,
+            x.sim.admin.now(),
+        )
+        .await
+        .unwrap()
+    };
+    let rel_items = |p: &ReconcilePreview| -> Vec<reconcile::ReconcileItem> {
+        p.items
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.diff_type,
+                    DiffType::RelOnlyInSg | DiffType::RelOnlyInXpm | DiffType::RelAttrMismatch
+                )
+            })
+            .cloned()
+            .collect()
+    };
+    let before = preview().await;
+    assert!(rel_items(&before).is_empty(), "{:#?}", before.items);
+    let rels_in_xpm = x.sim.admin.relationships(TENANT).unwrap().len();
+    let rowan_rels = x
+        .sim
+        .admin
+        .relationships(TENANT)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.client == ROWAN || r.related == ROWAN)
+        .count();
+    assert!(rowan_rels >= 3, "Rowan's directorship, partnership, spouse");
+
+    // XPM archives Rowan (and drops him from the group); all relationships stay in XPM.
+    x.sim.admin.set_archived(TENANT, ROWAN, true).unwrap();
+    assert_eq!(
+        x.sim.admin.relationships(TENANT).unwrap().len(),
+        rels_in_xpm
+    );
+    let p = preview().await;
+    assert!(rel_items(&p).is_empty(), "{:#?}", p.items);
+    let archived: Vec<_> = p
+        .items
+        .iter()
+        .filter(|i| i.id.starts_with("archived:"))
+        .collect();
+    assert_eq!(archived.len(), 1, "{:#?}", p.items);
+    assert_eq!(archived[0].xpm_uuid.as_deref(), Some(ROWAN));
+    assert_eq!(archived[0].effective, Some(Action::Ignore));
+
+    // Maeve moves to another XPM group: the Rowan–Maeve spouse relationship is now on two
+    // clients outside the group, and still there.
+    x.sim
+        .admin
+        .move_group_member(TENANT, MAEVE, Some(FERNHILL_GROUP), Some(KOWALSKI_GROUP))
+        .unwrap();
+    let p = preview().await;
+    assert!(rel_items(&p).is_empty(), "{:#?}", p.items);
+
+    // Applying the defaults (keep the mapping), with the rest left for later (Zoë's type,
+    // Maeve's membership), changes nothing in XPM, and the next round shows the same items:
+    // no loop.
+    let ids = |p: &ReconcilePreview| -> Vec<String> {
+        let mut v: Vec<String> = p.items.iter().map(|i| i.id.clone()).collect();
+        v.sort();
+        v
+    };
+    let first = ids(&p);
+    for it in p
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::NeedsInput)
+    {
+        reconcile::decide(
+            &db,
+            org,
+            group,
+            &it.id,
+            Some(ReconcileDecision {
+                action: Some(Action::Ignore),
+                ..Default::default()
+            }),
+            x.sim.admin.now(),
+        )
+        .await
+        .unwrap();
+    }
+    reconcile::helper(
+        &db,
+        org,
+        group,
+        Helper::AcceptRecommendations,
+        x.sim.admin.now(),
+    )
+    .await
+    .unwrap();
+    x.sim.admin.reset_counters();
+    let r = reconcile::apply(
+        &db,
+        org,
+        &cipher,
+        &x.client,
+        &x.session,
+        group,
+        &ApplyControl::default(),
+        x.sim.admin.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.counts.failed + r.counts.blocked, 0, "{:#?}", r.results);
+    assert_eq!(r.counts.applied, 0, "{:#?}", r.results);
+    let writes: u64 = x
+        .sim
+        .admin
+        .counters()
+        .per_endpoint
+        .iter()
+        .filter(|(k, _)| k.starts_with("POST") || k.starts_with("PUT"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(writes, 0, "{:?}", x.sim.admin.counters().per_endpoint);
+    let again = preview().await;
+    assert_eq!(ids(&again), first, "{:#?}", again.items);
+    assert!(rel_items(&again).is_empty());
+}
+
+#[tokio::test]
+async fn a_relationship_of_an_archived_member_really_deleted_in_xpm_says_the_client_is_archived() {
+    let (x, db, org, cipher, group) = pulled_fernhill().await;
+    x.sim.admin.set_archived(TENANT, ROWAN, true).unwrap();
+    let director = x
+        .sim
+        .admin
+        .relationships(TENANT)
+        .unwrap()
+        .into_iter()
+        .find(|r| {
+            r.rtype == "Director"
+                && (r.client == ROWAN || r.related == ROWAN)
+                && (r.client == OLD_ORCHARD || r.related == OLD_ORCHARD)
+        })
+        .expect("Rowan directs Old Orchard Supplies");
+    x.sim
+        .admin
+        .delete_relationship(TENANT, &director.uuid)
+        .unwrap();
+    let p = reconcile::preview(
+        &db,
+        org,
+        &cipher,
+        &x.client,
+        &x.session,
+        group,
+        x.sim.admin.now(),
+    )
+    .await
+    .unwrap();
+    let it = T::one(&p, DiffType::RelOnlyInSg);
+    assert!(it.subject.contains("Old Orchard"), "{}", it.subject);
+    assert_eq!(it.recommended, None, "restoring it is not the default");
+    let note = it.note.as_deref().unwrap();
+    assert!(
+        note.starts_with("Rowan Fernhill is archived in XPM"),
+        "{note}"
+    );
+    assert!(note.contains("deleted there"), "{note}");
+    assert!(T::one(&p, DiffType::StaleMapping)
+        .id
+        .starts_with("archived:"));
+}
+
+#[tokio::test]
+async fn creating_again_a_relationship_deleted_in_xpm_sends_it_and_it_does_not_come_back() {
+    let t = setup().await;
+    let (co, ada) = (
+        t.uuid_of("Harbour Holdings Pty Ltd").await,
+        t.uuid_of("Ada Harbour").await,
+    );
+    let is_directorship = |r: &xpm_sim::admin::RelationshipView| {
+        r.rtype == "Director"
+            && ([&r.client, &r.related] == [&ada, &co] || [&r.client, &r.related] == [&co, &ada])
+    };
+    let director = t
+        .admin()
+        .relationships(TENANT)
+        .unwrap()
+        .into_iter()
+        .find(|r| is_directorship(r))
+        .expect("the directorship is in XPM");
+    t.admin()
+        .delete_relationship(TENANT, &director.uuid)
+        .unwrap();
+    let p = t.preview().await;
+    let it = T::one(&p, DiffType::RelOnlyInSg);
+    t.decide(
+        &it.id,
+        ReconcileDecision {
+            action: Some(Action::CreateInXpm),
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = t.apply().await;
+    let res = r.results.iter().find(|x| x.item_id == it.id).unwrap();
+    assert_eq!(res.outcome, ApplyOutcome::Applied, "{res:#?}");
+    assert_eq!(res.message, None, "a real create, not 'nothing was sent'");
+    assert!(
+        t.admin()
+            .relationships(TENANT)
+            .unwrap()
+            .iter()
+            .any(is_directorship),
+        "created again in XPM"
+    );
+    t.assert_clean().await;
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ phase: ApplyPhase,
  */
 outcome: ApplyOutcome, 
 /**
- * Why, for failures and blocks.
+ * Why, for failures and blocks; for an applied item that found nothing to send to XPM,
+ * that it sent nothing.
  */
 message: string | null, };

@@ -24,7 +24,11 @@
 //!   `pull::same_relationship`), even when the row touches none of this group's members (a
 //!   second group linked but never pulled); apply adopts such a row instead of importing a
 //!   copy. Unmapped clients match unmapped entities by the pull's duplicate rules (§8.8) and
-//!   need the user's choice there too.
+//!   need the user's choice there too. A relationship here is also looked for on the records
+//!   read of mapped clients outside the XPM group (archived, which XPM may drop from its
+//!   groups, or moved to another group): XPM keeps it on both clients, so one between two
+//!   such clients is on no member's record and is not "deleted in XPM". Those records only
+//!   pair what is here; their other relationships are not offered for import.
 //! - A mapping to a client archived in XPM (while the entity is active) is its own item
 //!   (`archived:<entity>`, a [`DiffType::StaleMapping`]): keep the mapping (the default) or
 //!   clear it; XPM's API cannot unarchive. The mapping keeps working for relationships, and the
@@ -55,6 +59,9 @@
 //! and relationship create/update, each mapping saved as soon as its call succeeds; the run is
 //! recorded as a push run so a create whose answer was lost is found again by the next push or
 //! apply. XPM clients are archived, never deleted, and not when they belong to other XPM groups.
+//! Creating a relationship XPM deleted since the last sync first forgets what that sync
+//! recorded of it, so the push looks it up and adds it rather than sending nothing; an item
+//! whose push found nothing to send is applied with a message saying so.
 //! Applied items leave the stored plan and are remembered ([`applied`]) until the next preview,
 //! so applying the same plan again can say "already applied".
 
@@ -493,6 +500,24 @@ async fn build(
         })
         .collect();
     let facts = pull::merge_relationships(&incoming);
+    // The same from the records read of mapped clients that are not members of the XPM group
+    // (archived, which XPM may drop from its groups — xpm-api.md §2.3 — or moved to another
+    // group). XPM keeps a relationship on both clients' records, so one between two of them is
+    // on neither member's record: these only pair relationships that are here (never offered
+    // for import), so one XPM still has is not shown as deleted there.
+    let elsewhere = pull::merge_relationships(
+        &clients
+            .iter()
+            .filter(|(u, _)| !member_set.contains(*u) && by_uuid.contains_key(*u))
+            .filter_map(|(u, c)| {
+                c.clone().map(|client| Incoming {
+                    client,
+                    uuid: u.clone(),
+                    member: true,
+                })
+            })
+            .collect::<Vec<_>>(),
+    );
     for f in &facts {
         for end in [&f.from, &f.to] {
             if !clients.contains_key(end) && !by_uuid.contains_key(end) {
@@ -747,6 +772,8 @@ async fn build(
     // Relationships.
     let names: HashMap<i32, String> = all.iter().map(|(id, e)| (*id, e.name.clone())).collect();
     let facts_by_key: HashMap<&str, &Fact> = facts.iter().map(|f| (f.key.as_str(), f)).collect();
+    let elsewhere_by_key: HashMap<&str, &Fact> =
+        elsewhere.iter().map(|f| (f.key.as_str(), f)).collect();
     let mut matched: HashSet<String> = HashSet::new();
     // Local relationships paired with one of XPM's.
     let mut paired: HashSet<i32> = HashSet::new();
@@ -771,10 +798,12 @@ async fn build(
             (Some(f), Some(t)) => push::rel_spec(r, f, t),
             _ => None,
         };
-        match spec
-            .as_ref()
-            .and_then(|s| facts_by_key.get(s.key.as_str()).map(|f| (s, *f)))
-        {
+        match spec.as_ref().and_then(|s| {
+            facts_by_key
+                .get(s.key.as_str())
+                .or_else(|| elsewhere_by_key.get(s.key.as_str()))
+                .map(|f| (s, *f))
+        }) {
             Some((spec, f)) => {
                 matched.insert(f.key.clone());
                 paired.insert(r.id);
@@ -796,6 +825,17 @@ async fn build(
                         "XPM had this relationship at the last sync and no longer does: it was deleted there since. Create it again in XPM, delete it here, or ignore it."
                             .into(),
                     );
+                    // Said when an end is archived: the relationship was looked for on that
+                    // client's record too (read above), not only on the group's members.
+                    if let Some(a) = [r.from_entity_id, r.to_entity_id]
+                        .into_iter()
+                        .find(|e| archived.contains(e))
+                    {
+                        it.note = Some(format!(
+                            "{} is archived in XPM, and neither its XPM record nor the other client's has this relationship any more, which XPM had at the last sync: it was deleted there since. Create it again in XPM, delete it here, or ignore it.",
+                            names.get(&a).map_or("An end", String::as_str)
+                        ));
+                    }
                 }
                 for end in [r.from_entity_id, r.to_entity_id] {
                     if !live_map.contains_key(&end) {
@@ -1585,6 +1625,22 @@ struct Applier<'a> {
 
 type Done = (ApplyOutcome, Option<String>);
 
+/// How an item that ran the push's code ended, from the push items it added: failed when one
+/// did not succeed; applied, saying so, when every one found nothing to send (an "Applied"
+/// must not hide that no XPM call was made).
+fn pushed_outcome(new: &[push::ItemResult]) -> Done {
+    if let Some(f) = new.iter().find(|i| i.outcome != ItemOutcome::Ok) {
+        return (ApplyOutcome::Failed, f.message.clone());
+    }
+    if !new.is_empty() && new.iter().all(|i| i.action == push::PushAction::Unchanged) {
+        return (
+            ApplyOutcome::Applied,
+            Some("Already in XPM as it is here: nothing was sent.".into()),
+        );
+    }
+    (ApplyOutcome::Applied, None)
+}
+
 fn failed(e: impl std::fmt::Display) -> Done {
     (ApplyOutcome::Failed, Some(e.to_string()))
 }
@@ -1592,11 +1648,7 @@ fn failed(e: impl std::fmt::Display) -> Done {
 impl Applier<'_> {
     /// The outcome of the push items recorded since `before`.
     fn pushed(&self, before: usize) -> Done {
-        let new = &self.pusher.items()[before..];
-        if let Some(f) = new.iter().find(|i| i.outcome != ItemOutcome::Ok) {
-            return (ApplyOutcome::Failed, f.message.clone());
-        }
-        (ApplyOutcome::Applied, None)
+        pushed_outcome(&self.pusher.items()[before..])
     }
 
     async fn map_of(&self, entity_id: i32) -> Result<Option<xpm_client_map::Model>> {
@@ -1806,6 +1858,28 @@ impl Applier<'_> {
         let before = self.pusher.items().len();
         self.pusher.relationship(&r, &names).await?;
         Ok(self.pushed(before))
+    }
+
+    /// Forgets what the last sync recorded of relationship `rid` in XPM (its XPM ids and the
+    /// hash of the values sent), keeping its key: XPM no longer shows it (read again for this
+    /// apply), so the push looks it up by key and adds it again instead of taking the
+    /// unchanged mapping for "already in XPM" and sending nothing.
+    async fn forget_rel_sync(&self, rid: i32) -> Result<()> {
+        xpm_relationship_map::Entity::update_many()
+            .col_expr(
+                xpm_relationship_map::Column::XpmUuids,
+                sea_orm::sea_query::Expr::value(String::new()),
+            )
+            .col_expr(
+                xpm_relationship_map::Column::ValuesHash,
+                sea_orm::sea_query::Expr::value(Option::<String>::None),
+            )
+            .filter(xpm_relationship_map::Column::OrganisationId.eq(self.org.0))
+            .filter(xpm_relationship_map::Column::TenantId.eq(&self.tenant))
+            .filter(xpm_relationship_map::Column::RelationshipId.eq(rid))
+            .exec(self.db)
+            .await?;
+        Ok(())
     }
 
     /// Records a relationship as XPM shows it: key, XPM ids, and the hash of StructureGram's
@@ -2117,7 +2191,10 @@ impl Applier<'_> {
                 Ok((ApplyOutcome::Applied, None))
             }
             (D::RelOnlyInSg, A::CreateInXpm) => match item.relationship_id {
-                Some(rid) => self.push_relationship(rid).await,
+                Some(rid) => {
+                    self.forget_rel_sync(rid).await?;
+                    self.push_relationship(rid).await
+                }
                 None => Ok(failed("Generate the preview again.")),
             },
             (D::RelOnlyInXpm | D::RelNeedsPolicy, A::ImportToSg) => {
@@ -2363,6 +2440,45 @@ pub async fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn push_item(action: push::PushAction, outcome: ItemOutcome) -> push::ItemResult {
+        push::ItemResult {
+            phase: PushPhase::Relationships,
+            subject: "Ada Harbour is a director of Harbour Holdings".into(),
+            entity_id: None,
+            relationship_id: Some(1),
+            action,
+            outcome,
+            message: (outcome != ItemOutcome::Ok).then(|| "XPM refused it.".to_owned()),
+            changes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_apply_that_sent_nothing_says_so_and_one_that_sent_something_does_not() {
+        use push::PushAction as P;
+        let (outcome, message) = pushed_outcome(&[push_item(P::Unchanged, ItemOutcome::Ok)]);
+        assert_eq!(outcome, ApplyOutcome::Applied);
+        assert_eq!(
+            message.as_deref(),
+            Some("Already in XPM as it is here: nothing was sent.")
+        );
+        assert_eq!(
+            pushed_outcome(&[push_item(P::Create, ItemOutcome::Ok)]),
+            (ApplyOutcome::Applied, None)
+        );
+        assert_eq!(
+            pushed_outcome(&[
+                push_item(P::Unchanged, ItemOutcome::Ok),
+                push_item(P::Update, ItemOutcome::Ok),
+            ]),
+            (ApplyOutcome::Applied, None)
+        );
+        assert_eq!(
+            pushed_outcome(&[push_item(P::Update, ItemOutcome::Failed)]),
+            (ApplyOutcome::Failed, Some("XPM refused it.".into()))
+        );
+    }
 
     fn field(name: &str, rec: Option<FieldChoice>, xpm_allowed: bool) -> FieldDiff {
         FieldDiff {

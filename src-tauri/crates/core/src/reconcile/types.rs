@@ -387,7 +387,8 @@ pub struct ApplyResult {
     pub phase: ApplyPhase,
     /// How it ended.
     pub outcome: ApplyOutcome,
-    /// Why, for failures and blocks.
+    /// Why, for failures and blocks; for an applied item that found nothing to send to XPM,
+    /// that it sent nothing.
     pub message: Option<String>,
 }
 
