@@ -2066,3 +2066,93 @@ fn kind_label(kind: EntityKind, trust_type: Option<TrustType>) -> String {
         None => kind.label().to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An individual as XPM shows it: `Name`, `FirstName`, `LastName`.
+    fn client(name: &str, first: &str, last: &str) -> Client {
+        Client {
+            name: name.into(),
+            first_name: Field::Value(first.into()),
+            last_name: Field::Value(last.into()),
+            ..Default::default()
+        }
+    }
+
+    /// The baseline a sync stored for `client(name, first, last)`.
+    fn known(name: &str, first: &str, last: &str) -> crate::push::Values {
+        crate::push::values_of(&client(name, first, last))
+    }
+
+    fn parts(first: &str, last: &str) -> Option<(Option<String>, String)> {
+        Some((Some(first.into()), last.into()))
+    }
+
+    #[test]
+    fn a_name_changed_alone_in_xpm_gives_the_first_and_last_name_to_apply() {
+        let was = known("Rowan Fernhill", "Rowan", "Fernhill");
+        let renamed_to = |name: &str, middle: Option<&str>| {
+            renamed(
+                &client(name, "Rowan", "Fernhill"),
+                Some(&was),
+                &middle.map(str::to_owned),
+            )
+        };
+        // The first name still leads: the rest is the new last name.
+        assert_eq!(
+            renamed_to("Rowan Fernhill-O'Brien", None),
+            parts("Rowan", "Fernhill-O'Brien")
+        );
+        assert_eq!(
+            renamed_to("Rowan  van der Berg", None),
+            parts("Rowan", "van der Berg")
+        );
+        // The last name still ends it: the rest is the new first name.
+        assert_eq!(
+            renamed_to("Ro Anne Fernhill", None),
+            parts("Ro Anne", "Fernhill")
+        );
+        // Neither: split as a client without first and last names.
+        assert_eq!(
+            renamed_to("Maeve Kowalski", None),
+            parts("Maeve", "Kowalski")
+        );
+        // The middle name kept here is not doubled.
+        assert_eq!(
+            renamed_to("Rowan James Fernhill-O'Brien", Some("James")),
+            parts("Rowan", "Fernhill-O'Brien")
+        );
+        // Unchanged, or only spaced differently: the fields as they are.
+        assert_eq!(renamed_to("Rowan Fernhill", None), None);
+        assert_eq!(renamed_to(" Rowan   Fernhill ", None), None);
+        // XPM's name spelled with the middle name kept here: nothing to change.
+        assert_eq!(renamed_to("Rowan James Fernhill", Some("James")), None);
+    }
+
+    #[test]
+    fn first_and_last_names_from_xpm_are_taken_as_they_are_otherwise() {
+        let rowan = client("Rowan Fernhill-O'Brien", "Rowan", "Fernhill");
+        // No baseline (first pull of this client).
+        assert_eq!(renamed(&rowan, None, &None), None);
+        // XPM's last name changed as well: the fields say what XPM means.
+        let was = known("Rowan Fernhill", "Rowan", "Fernhill-Smith");
+        assert_eq!(renamed(&rowan, Some(&was), &None), None);
+        // A practice whose names are spelled "Last, First": the name was never spelled from
+        // the fields, so a change to it says nothing about them.
+        let was = known("Fernhill, Rowan", "Rowan", "Fernhill");
+        let now = client("Fernhill-O'Brien, Rowan", "Rowan", "Fernhill");
+        assert_eq!(renamed(&now, Some(&was), &None), None);
+        // No last name in XPM: the name is split by entity_input already.
+        let bare = Client {
+            name: "Rowan Fernhill-O'Brien".into(),
+            ..Default::default()
+        };
+        let was = crate::push::values_of(&Client {
+            name: "Rowan Fernhill".into(),
+            ..Default::default()
+        });
+        assert_eq!(renamed(&bare, Some(&was), &None), None);
+    }
+}
