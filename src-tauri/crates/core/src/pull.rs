@@ -893,6 +893,71 @@ pub(crate) fn entity_input(
     input
 }
 
+/// An individual renamed in XPM through its `Name` alone: the first and last name to apply.
+///
+/// Here an individual's name is always its first, middle and last name (see
+/// [`entities::normalise_input`]), while XPM keeps `Name` (the display name) apart from
+/// `FirstName` and `LastName` (xpm-api.md §3), and an update that sends only `<Name>` leaves
+/// them as they were (§2, [VCR update.yml]). So when, since the last sync (`known`, the
+/// baseline in `xpm_client_map.xpm_values`), XPM's `Name` changed but `FirstName` and
+/// `LastName` did not, and the old `Name` was spelled from them, the new `Name` is what the XPM
+/// user changed and wins (product-spec §8.4: an entity is updated when XPM's values changed):
+/// XPM's first name is kept when the new name still starts with it (the rest, less the middle
+/// name kept here, is the last name), else its last name when the new name still ends with it,
+/// else the name is split as for a client without first and last names (last word = last
+/// name). `None` when that is not the case: the fields are taken as they are.
+fn renamed(
+    c: &Client,
+    known: Option<&crate::push::Values>,
+    middle: &Option<String>,
+) -> Option<(Option<String>, String)> {
+    let known = known?;
+    let now = crate::push::values_of(c);
+    let (first, last) = (now.first_name.as_deref(), now.last_name.as_deref()?);
+    let name = now.name.as_deref()?;
+    if now.name == known.name
+        || now.first_name != known.first_name
+        || now.last_name != known.last_name
+        || known.name.as_deref() != Some(spelled(first, None, last).as_str())
+            && known.name.as_deref() != Some(spelled(first, middle.as_deref(), last).as_str())
+        || name == spelled(first, middle.as_deref(), last)
+    {
+        return None;
+    }
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let middle: Vec<&str> = middle.as_deref().unwrap_or("").split_whitespace().collect();
+    let first_words: Vec<&str> = first.unwrap_or("").split_whitespace().collect();
+    let last_words: Vec<&str> = last.split_whitespace().collect();
+    let join = |w: &[&str]| Some(w.join(" ")).filter(|s| !s.is_empty());
+    if !first_words.is_empty() && words.len() > first_words.len() && words.starts_with(&first_words)
+    {
+        let mut rest = &words[first_words.len()..];
+        if !middle.is_empty() && rest.len() > middle.len() && rest.starts_with(&middle) {
+            rest = &rest[middle.len()..];
+        }
+        return Some((join(&first_words), rest.join(" ")));
+    }
+    if words.len() > last_words.len() && words.ends_with(&last_words) {
+        let mut rest = &words[..words.len() - last_words.len()];
+        if !middle.is_empty() && rest.len() > middle.len() && rest.ends_with(&middle) {
+            rest = &rest[..rest.len() - middle.len()];
+        }
+        return Some((join(rest), last.to_owned()));
+    }
+    let (last, rest) = words.split_last()?;
+    Some((join(rest), (*last).to_owned()))
+}
+
+/// First, middle and last name as one name, the way an individual's name is spelled here.
+fn spelled(first: Option<&str>, middle: Option<&str>, last: &str) -> String {
+    [first, middle, Some(last)]
+        .into_iter()
+        .flatten()
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub(crate) fn input_of(m: &entity::Model) -> EntityInput {
     EntityInput {
         kind: m.kind,
@@ -1463,7 +1528,14 @@ impl Apply<'_> {
             if map.values_hash.as_deref() == Some(values_hash.as_str()) {
                 return Ok(());
             }
-            let input = entity_input(c, row.kind, row.trust_type, Some(input_of(&row)));
+            let mut input = entity_input(c, row.kind, row.trust_type, Some(input_of(&row)));
+            if row.kind == EntityKind::Individual {
+                let known = crate::push::parse_values(&map.xpm_values);
+                if let Some((first, last)) = renamed(c, known.as_ref(), &input.middle_name) {
+                    input.first_name = first;
+                    input.last_name = Some(last);
+                }
+            }
             let key = format!("invalid:{}", inc.uuid);
             match entities::update_in(self.txn, self.org, self.cipher, row.id, &input, self.now)
                 .await
@@ -1992,5 +2064,95 @@ fn kind_label(kind: EntityKind, trust_type: Option<TrustType>) -> String {
     match trust_type {
         Some(t) => format!("{} trust", t.label()),
         None => kind.label().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An individual as XPM shows it: `Name`, `FirstName`, `LastName`.
+    fn client(name: &str, first: &str, last: &str) -> Client {
+        Client {
+            name: name.into(),
+            first_name: Field::Value(first.into()),
+            last_name: Field::Value(last.into()),
+            ..Default::default()
+        }
+    }
+
+    /// The baseline a sync stored for `client(name, first, last)`.
+    fn known(name: &str, first: &str, last: &str) -> crate::push::Values {
+        crate::push::values_of(&client(name, first, last))
+    }
+
+    fn parts(first: &str, last: &str) -> Option<(Option<String>, String)> {
+        Some((Some(first.into()), last.into()))
+    }
+
+    #[test]
+    fn a_name_changed_alone_in_xpm_gives_the_first_and_last_name_to_apply() {
+        let was = known("Rowan Fernhill", "Rowan", "Fernhill");
+        let renamed_to = |name: &str, middle: Option<&str>| {
+            renamed(
+                &client(name, "Rowan", "Fernhill"),
+                Some(&was),
+                &middle.map(str::to_owned),
+            )
+        };
+        // The first name still leads: the rest is the new last name.
+        assert_eq!(
+            renamed_to("Rowan Fernhill-O'Brien", None),
+            parts("Rowan", "Fernhill-O'Brien")
+        );
+        assert_eq!(
+            renamed_to("Rowan  van der Berg", None),
+            parts("Rowan", "van der Berg")
+        );
+        // The last name still ends it: the rest is the new first name.
+        assert_eq!(
+            renamed_to("Ro Anne Fernhill", None),
+            parts("Ro Anne", "Fernhill")
+        );
+        // Neither: split as a client without first and last names.
+        assert_eq!(
+            renamed_to("Maeve Kowalski", None),
+            parts("Maeve", "Kowalski")
+        );
+        // The middle name kept here is not doubled.
+        assert_eq!(
+            renamed_to("Rowan James Fernhill-O'Brien", Some("James")),
+            parts("Rowan", "Fernhill-O'Brien")
+        );
+        // Unchanged, or only spaced differently: the fields as they are.
+        assert_eq!(renamed_to("Rowan Fernhill", None), None);
+        assert_eq!(renamed_to(" Rowan   Fernhill ", None), None);
+        // XPM's name spelled with the middle name kept here: nothing to change.
+        assert_eq!(renamed_to("Rowan James Fernhill", Some("James")), None);
+    }
+
+    #[test]
+    fn first_and_last_names_from_xpm_are_taken_as_they_are_otherwise() {
+        let rowan = client("Rowan Fernhill-O'Brien", "Rowan", "Fernhill");
+        // No baseline (first pull of this client).
+        assert_eq!(renamed(&rowan, None, &None), None);
+        // XPM's last name changed as well: the fields say what XPM means.
+        let was = known("Rowan Fernhill", "Rowan", "Fernhill-Smith");
+        assert_eq!(renamed(&rowan, Some(&was), &None), None);
+        // A practice whose names are spelled "Last, First": the name was never spelled from
+        // the fields, so a change to it says nothing about them.
+        let was = known("Fernhill, Rowan", "Rowan", "Fernhill");
+        let now = client("Fernhill-O'Brien, Rowan", "Rowan", "Fernhill");
+        assert_eq!(renamed(&now, Some(&was), &None), None);
+        // No last name in XPM: the name is split by entity_input already.
+        let bare = Client {
+            name: "Rowan Fernhill-O'Brien".into(),
+            ..Default::default()
+        };
+        let was = crate::push::values_of(&Client {
+            name: "Rowan Fernhill".into(),
+            ..Default::default()
+        });
+        assert_eq!(renamed(&bare, Some(&was), &None), None);
     }
 }

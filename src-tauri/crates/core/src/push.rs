@@ -334,9 +334,9 @@ pub struct PushReport {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Values {
-    name: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) first_name: Option<String>,
+    pub(crate) last_name: Option<String>,
     other_name: Option<String>,
     date_of_birth: Option<NaiveDate>,
     email: Option<String>,

@@ -422,6 +422,71 @@ async fn a_changed_field_updates_and_a_masked_tax_number_never_overwrites_a_tfn(
     assert_eq!(s.rels(g).await.len(), 10);
 }
 
+/// Rowan's mapping row: (`xpm_name`, the `name` in `xpm_values`, the baseline of XPM's values).
+async fn rowan_baseline(s: &Setup) -> (String, String) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use structuregram_core::schema::xpm_client_map;
+    let map = xpm_client_map::Entity::find()
+        .filter(xpm_client_map::Column::XpmUuid.eq(ROWAN))
+        .one(&s.db)
+        .await
+        .unwrap()
+        .expect("Rowan is mapped");
+    let values: serde_json::Value =
+        serde_json::from_str(map.xpm_values.as_deref().expect("values stored")).unwrap();
+    (map.xpm_name, values["name"].as_str().unwrap().to_owned())
+}
+
+/// The group's open review items as (id, kind); subjects name clients as XPM last showed them.
+async fn open_items(s: &Setup, g: i32) -> Vec<(i32, ReviewKind)> {
+    s.items(g)
+        .await
+        .into_iter()
+        .filter(|i| i.state != ReviewState::Resolved)
+        .map(|i| (i.id, i.kind))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_individual_renamed_in_xpm_is_renamed_here_like_a_company() {
+    let s = setup().await;
+    let g = s.link(FERNHILL_GROUP).await;
+    s.pull(g).await;
+    let before = s.entity(ROW).await;
+    let items_before = open_items(&s, g).await;
+    // In XPM the user renames Rowan (XPM's Name; FirstName "Rowan" and LastName "Fernhill"
+    // stay as they were, as after an update that sends only <Name>).
+    s.admin()
+        .rename_client(TENANT, ROWAN, "Rowan Fernhill-O'Brien")
+        .unwrap();
+    let report = s.pull(g).await;
+    assert_eq!(report.counts.entities_updated, 1);
+    assert_eq!(report.counts.entities_created, 0);
+    assert_eq!(
+        open_items(&s, g).await,
+        items_before,
+        "a rename raises no review item"
+    );
+    let rowan = s.entity("Rowan Fernhill-O'Brien").await;
+    assert_eq!(rowan.id, before.id, "the same entity, renamed");
+    assert_eq!(rowan.first_name.as_deref(), Some("Rowan"));
+    assert_eq!(rowan.last_name.as_deref(), Some("Fernhill-O'Brien"));
+    assert_eq!(rowan.date_of_birth, before.date_of_birth);
+    assert!(!s.names(Some(g)).await.contains(&ROW.to_owned()));
+    // The baseline holds the name the pull applied.
+    assert_eq!(
+        rowan_baseline(&s).await,
+        (
+            "Rowan Fernhill-O'Brien".to_owned(),
+            "Rowan Fernhill-O'Brien".to_owned()
+        )
+    );
+    // Nothing changed since: the next pull changes nothing.
+    let again = s.pull(g).await;
+    assert_eq!(again.counts.entities_updated, 0);
+    s.entity("Rowan Fernhill-O'Brien").await;
+}
+
 #[tokio::test]
 async fn a_member_removed_in_xpm_becomes_a_review_item_not_a_delete() {
     let s = setup().await;

@@ -1706,3 +1706,139 @@ async fn a_linked_never_pulled_fixture_group_reconciles_to_nothing_after_one_dec
         .unwrap();
     assert!(p.items.is_empty(), "{:#?}", p.items);
 }
+
+#[tokio::test]
+async fn an_individual_renamed_in_xpm_and_pulled_is_not_renamed_back_by_reconcile() {
+    use structuregram_core::pull::{self, PullControl, PullOptions};
+    let x = xpm().await;
+    x.sim.admin.advance(Duration::hours(1));
+    let (db, org) = memory_db().await;
+    let cipher = TfnCipher::random();
+    discovery::refresh(&db, org, &x.client, &x.session, x.sim.admin.now())
+        .await
+        .unwrap();
+    let group = links::link_new(&db, org, FERNHILL_GROUP, x.sim.admin.now())
+        .await
+        .unwrap()
+        .group_id;
+    let pull = || async {
+        let now = x.sim.admin.now();
+        let r = pull::pull(
+            &db,
+            org,
+            &cipher,
+            &x.client,
+            &x.session,
+            group,
+            &PullOptions::default(),
+            &PullControl::default(),
+            now,
+        )
+        .await
+        .unwrap();
+        x.sim.admin.advance(Duration::hours(1));
+        r
+    };
+    pull().await;
+    x.sim
+        .admin
+        .rename_client(TENANT, ROWAN, "Rowan Fernhill-O'Brien")
+        .unwrap();
+    assert_eq!(pull().await.counts.entities_updated, 1);
+    let rowan = entities::list(&db, org, Some(group))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.name == "Rowan Fernhill-O'Brien")
+        .expect("Rowan renamed here");
+    let p = reconcile::preview(
+        &db,
+        org,
+        &cipher,
+        &x.client,
+        &x.session,
+        group,
+        x.sim.admin.now(),
+    )
+    .await
+    .unwrap();
+    let fields: Vec<_> = p
+        .items
+        .iter()
+        .filter(|i| i.diff_type == DiffType::EntityFieldMismatch && i.entity_id == Some(rowan.id))
+        .flat_map(|i| i.fields.iter())
+        .collect();
+    // No Name difference. XPM's own LastName still says "Fernhill" (only its Name changed);
+    // here the last name is the rest of the new name, and only this side moved from the
+    // baseline for it, so the recommendation completes the rename in XPM's LastName.
+    assert_eq!(fields.len(), 1, "{fields:#?}");
+    assert_eq!(fields[0].field, "LastName");
+    assert_eq!(fields[0].sg.as_deref(), Some("Fernhill-O'Brien"));
+    assert_eq!(fields[0].xpm.as_deref(), Some("Fernhill"));
+    assert_eq!(fields[0].recommended, Some(FieldChoice::UseSg));
+    // Accepting the recommendations (the one item only the user can decide, Zoë's unmapped
+    // structure, left alone) keeps the XPM user's rename in XPM and here.
+    let p = reconcile::helper(
+        &db,
+        org,
+        group,
+        Helper::AcceptRecommendations,
+        x.sim.admin.now(),
+    )
+    .await
+    .unwrap();
+    for it in p
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::NeedsInput)
+    {
+        assert_ne!(it.entity_id, Some(rowan.id), "{it:#?}");
+        let decision = ReconcileDecision {
+            action: Some(Action::Ignore),
+            ..Default::default()
+        };
+        reconcile::decide(&db, org, group, &it.id, Some(decision), x.sim.admin.now())
+            .await
+            .unwrap();
+    }
+    let r = reconcile::apply(
+        &db,
+        org,
+        &cipher,
+        &x.client,
+        &x.session,
+        group,
+        &ApplyControl::default(),
+        x.sim.admin.now(),
+    )
+    .await
+    .unwrap();
+    let field = |f: &str| x.sim.admin.client_field(TENANT, ROWAN, f).unwrap();
+    assert_eq!(field("Name").as_deref(), Some("Rowan Fernhill-O'Brien"));
+    assert_eq!(field("FirstName").as_deref(), Some("Rowan"));
+    assert_eq!(
+        field("LastName").as_deref(),
+        Some("Fernhill-O'Brien"),
+        "{r:#?}"
+    );
+    assert_eq!(
+        entities::get(&db, org, rowan.id).await.unwrap().name,
+        "Rowan Fernhill-O'Brien"
+    );
+    let p = reconcile::preview(
+        &db,
+        org,
+        &cipher,
+        &x.client,
+        &x.session,
+        group,
+        x.sim.admin.now(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        p.items.iter().all(|i| i.entity_id != Some(rowan.id)),
+        "{:#?}",
+        p.items
+    );
+}
