@@ -423,7 +423,11 @@ async fn a_field_both_sides_changed_needs_input_and_an_ignored_field_stays() {
     )
     .await
     .unwrap_err();
-    assert!(err.to_string().contains("need your input"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("The plan is not ready: 1 item needs your input"),
+        "{err}"
+    );
     let p = t
         .decide(
             &it.id,

@@ -2249,8 +2249,9 @@ impl Applier<'_> {
                     .count();
                 if others > 0 {
                     return Ok(failed(format!(
-                        "{} belongs to {others} other XPM group(s), so it is not archived. Remove it from this group instead.",
-                        c.name
+                        "{} belongs to {}, so it is not archived. Remove it from this group instead.",
+                        c.name,
+                        crate::words::count(others, "other XPM group", "other XPM groups")
                     )));
                 }
                 let Some(uuid) = item
@@ -2332,8 +2333,9 @@ pub async fn apply(
     let summary = summarise(&items);
     if !summary.ready_to_apply {
         return Err(Error::Validation(format!(
-            "The plan is not ready: {} item(s) need your input and {} wait on other changes. Decide them (or ignore them) and apply again.",
-            summary.needs_input, summary.waiting
+            "The plan is not ready: {} your input and {} on other changes. Decide them (or ignore them) and apply again.",
+            crate::words::count(summary.needs_input, "item needs", "items need"),
+            crate::words::count(summary.waiting, "waits", "wait")
         )));
     }
     items.sort_by_key(phase_of);
