@@ -88,17 +88,19 @@ fn sync_all_links_and_pulls_the_whole_practice_then_resyncs_with_one_call() {
         .collect();
     members.sort();
     assert_eq!(members, [("Fernhill Family", 5), ("Kowalski Group", 1)]);
-    // Both groups synced but are not complete: the report names each with its decisions, as
-    // single pulls count them (pull_cli.rs): Fernhill needs Zoë's structure and two holding
-    // classes decided (3, none waiting); Kowalski needs Anna's structure (1), and the
-    // partnership relationship naming her waits on it (1).
-    let mut to_review: Vec<(String, u64, u64)> = report["toReview"]
+    // Both groups synced but are not complete: the report names each with its open pull items,
+    // as single pulls count them (pull_cli.rs): Fernhill has its two keyword matches ready to
+    // check, and needs Zoë's structure and two holding classes decided (2 ready, 3, none
+    // waiting); Kowalski needs Anna's structure (1), and the partnership relationship naming her
+    // waits on it (1); its partnership's structure maps directly (0 ready).
+    let mut to_review: Vec<(String, u64, u64, u64)> = report["toReview"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| {
             (
                 r["groupName"].as_str().unwrap().to_owned(),
+                r["ready"].as_u64().unwrap(),
                 r["needsInput"].as_u64().unwrap(),
                 r["waiting"].as_u64().unwrap(),
             )
@@ -108,8 +110,8 @@ fn sync_all_links_and_pulls_the_whole_practice_then_resyncs_with_one_call() {
     assert_eq!(
         to_review,
         [
-            ("Fernhill Family".to_owned(), 3, 0),
-            ("Kowalski Group".to_owned(), 1, 1)
+            ("Fernhill Family".to_owned(), 2, 3, 0),
+            ("Kowalski Group".to_owned(), 0, 1, 1)
         ]
     );
     assert!(

@@ -1412,11 +1412,13 @@ export class MockBackend implements Backend {
         this.bulkQueue.set(gid, "done");
         this.lastPullAt.set(gid, now());
         report.groupsDone += 1;
-        // The Nguyen group's pull finds a possible duplicate and a share class to decide.
+        // The Nguyen group's pull finds a possible duplicate and a share class to decide, a
+        // relationship waiting on them, and a keyword match to check.
         if (xpmName.startsWith("Nguyen")) {
           report.toReview.push({
             groupId: gid,
             groupName: this.group(gid).name,
+            ready: 1,
             needsInput: 2,
             waiting: 1,
           });

@@ -18,6 +18,7 @@ import { useBackend } from "../ipc/BackendProvider";
 import type { BulkOverview } from "../ipc/bindings/BulkOverview";
 import type { BulkProgress } from "../ipc/bindings/BulkProgress";
 import type { BulkReport } from "../ipc/bindings/BulkReport";
+import type { BulkReview } from "../ipc/bindings/BulkReview";
 import { invalidate } from "../queryKeys";
 import { useXeroOverview } from "./api";
 import { useBulkStatus } from "./bulkApi";
@@ -74,6 +75,20 @@ function ProgressLine({ progress }: { progress: BulkProgress }) {
   );
 }
 
+/** "2 items need your input, 1 item waits on them, 2 are ready to apply" (only what is there). */
+function reviewLine(r: BulkReview): string {
+  const parts = [];
+  if (r.needsInput > 0)
+    parts.push(`${plural(r.needsInput, "item needs", "items need")} your input`);
+  if (r.waiting > 0) parts.push(`${plural(r.waiting, "item waits", "items wait")} on them`);
+  if (r.ready > 0) {
+    parts.push(
+      `${parts.length > 0 ? r.ready : plural(r.ready, "item")} ${r.ready === 1 ? "is" : "are"} ready to apply`,
+    );
+  }
+  return parts.join(", ");
+}
+
 /**
  * The finished run: its message; per failed group, what went wrong; per group whose pull left
  * items to review, how many — each with a link to the group's XPM tab.
@@ -104,8 +119,7 @@ function BulkResult({ report }: { report: BulkReport }) {
               <Anchor href={routeHref({ page: "group", groupId: r.groupId, tab: "xpm" })}>
                 {r.groupName}
               </Anchor>
-              : {plural(r.needsInput, "item needs", "items need")} your input
-              {r.waiting > 0 ? `, ${plural(r.waiting, "item waits", "items wait")} on them` : ""}
+              : {reviewLine(r)}
             </Text>
           ))}
         </Stack>

@@ -47,11 +47,12 @@ describe("Sync the whole practice", () => {
     expect(result).toHaveTextContent(
       "Synced 2 groups; 1 group could not be synced (see each one's message): sync again after fixing it. 1 of them has pull items for you to review on its XPM tab.",
     );
-    // The Nguyen group synced but its pull left decisions (the mock: 2 need input, 1 waits).
+    // The Nguyen group synced but its pull left decisions (the mock: 2 need input, 1 waits,
+    // 1 ready).
     const toReview = within(result).getAllByTestId("bulk-to-review");
     expect(toReview).toHaveLength(1);
     expect(toReview[0]).toHaveTextContent(
-      "Nguyen Family Group: 2 items need your input, 1 item waits on them",
+      "Nguyen Family Group: 2 items need your input, 1 item waits on them, 1 is ready to apply",
     );
     const nguyen = (await backend.listGroups()).find((g) => g.name === "Nguyen Family Group")!;
     expect(within(toReview[0]!).getByRole("link", { name: "Nguyen Family Group" })).toHaveAttribute(

@@ -297,6 +297,8 @@ pub struct BulkReview {
     pub group_id: i32,
     /// Its name.
     pub group_name: String,
+    /// Items the pull recommends, ready to apply once the user checks them.
+    pub ready: u32,
     /// Items that need the user's decision.
     pub needs_input: u32,
     /// Items waiting on those decisions.
@@ -911,10 +913,12 @@ pub async fn run(
             match result {
                 Ok(pulled) => {
                     report.calls += pulled.plan.calls;
-                    if pulled.review.needs_input + pulled.review.waiting > 0 {
+                    let open = &pulled.review;
+                    if open.ready + open.needs_input + open.waiting > 0 {
                         report.to_review.push(BulkReview {
                             group_id: item.group_id,
                             group_name: names.get(&item.group_id).cloned().unwrap_or_default(),
+                            ready: pulled.review.ready,
                             needs_input: pulled.review.needs_input,
                             waiting: pulled.review.waiting,
                         });

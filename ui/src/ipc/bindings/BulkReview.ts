@@ -15,6 +15,10 @@ groupId: number,
  */
 groupName: string, 
 /**
+ * Items the pull recommends, ready to apply once the user checks them.
+ */
+ready: number, 
+/**
  * Items that need the user's decision.
  */
 needsInput: number, 
