@@ -89,41 +89,47 @@ function reviewLine(r: BulkReview): string {
   return parts.join(", ");
 }
 
+/** One line per group — its name linking to its XPM tab, then `text` — or nothing when empty. */
+function GroupLines({
+  lines,
+  testId,
+}: {
+  lines: { groupId: number; groupName: string; text: string }[];
+  testId: string;
+}) {
+  if (lines.length === 0) return null;
+  return (
+    <Stack gap={4} mt="xs">
+      {lines.map((l) => (
+        <Text size="sm" key={l.groupId} data-testid={testId}>
+          <Anchor href={routeHref({ page: "group", groupId: l.groupId, tab: "xpm" })}>
+            {l.groupName}
+          </Anchor>
+          : {l.text}
+        </Text>
+      ))}
+    </Stack>
+  );
+}
+
 /**
  * The finished run: its message; per failed group, what went wrong; per group whose pull left
  * items to review, how many — each with a link to the group's XPM tab.
  */
 function BulkResult({ report }: { report: BulkReport }) {
   const failed = report.failures.length > 0;
-  const toReview = report.toReview.length > 0;
   const color = failed ? "orange" : report.outcome === "finished" ? "green" : "gray";
   return (
     <Alert color={color} data-testid="bulk-result">
       <Text size="sm">{report.message}</Text>
-      {failed && (
-        <Stack gap={4} mt="xs">
-          {report.failures.map((f) => (
-            <Text size="sm" key={f.groupId} data-testid="bulk-failure">
-              <Anchor href={routeHref({ page: "group", groupId: f.groupId, tab: "xpm" })}>
-                {f.groupName}
-              </Anchor>
-              : {f.message}
-            </Text>
-          ))}
-        </Stack>
-      )}
-      {toReview && (
-        <Stack gap={4} mt="xs">
-          {report.toReview.map((r) => (
-            <Text size="sm" key={r.groupId} data-testid="bulk-to-review">
-              <Anchor href={routeHref({ page: "group", groupId: r.groupId, tab: "xpm" })}>
-                {r.groupName}
-              </Anchor>
-              : {reviewLine(r)}
-            </Text>
-          ))}
-        </Stack>
-      )}
+      <GroupLines
+        testId="bulk-failure"
+        lines={report.failures.map((f) => ({ ...f, text: f.message }))}
+      />
+      <GroupLines
+        testId="bulk-to-review"
+        lines={report.toReview.map((r) => ({ ...r, text: reviewLine(r) }))}
+      />
     </Alert>
   );
 }

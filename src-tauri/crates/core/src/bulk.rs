@@ -871,45 +871,27 @@ pub async fn run(
             }
             let pull_control = PullControl::default();
             let now = clock();
-            let result = match &shared {
-                Some(s) => {
-                    let members = s
-                        .members
-                        .as_ref()
-                        .map(|m| m.get(&link.xpm_uuid).cloned().unwrap_or_default());
-                    pull::pull_with(
-                        db,
-                        org,
-                        cipher,
-                        client,
-                        session,
-                        item.group_id,
-                        &pull_options,
-                        &pull_control,
-                        now,
-                        Some(Shared {
-                            strategy: the_plan.strategy,
-                            clients: &s.clients,
-                            members,
-                        }),
-                    )
-                    .await
-                }
-                None => {
-                    pull::pull(
-                        db,
-                        org,
-                        cipher,
-                        client,
-                        session,
-                        item.group_id,
-                        &pull_options,
-                        &pull_control,
-                        now,
-                    )
-                    .await
-                }
-            };
+            let shared_records = shared.as_ref().map(|s| Shared {
+                strategy: the_plan.strategy,
+                clients: &s.clients,
+                members: s
+                    .members
+                    .as_ref()
+                    .map(|m| m.get(&link.xpm_uuid).cloned().unwrap_or_default()),
+            });
+            let result = pull::pull_with(
+                db,
+                org,
+                cipher,
+                client,
+                session,
+                item.group_id,
+                &pull_options,
+                &pull_control,
+                now,
+                shared_records,
+            )
+            .await;
             match result {
                 Ok(pulled) => {
                     report.calls += pulled.plan.calls;
